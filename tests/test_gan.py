@@ -1,0 +1,75 @@
+"""ZSRGAN: a real fit changes the networks, logs the paper's losses, and upscales."""
+
+import keras
+import numpy as np
+import pytest
+
+import zsrgan_tf
+from zsrgan_tf import gan
+
+
+@pytest.fixture(scope="module")
+def small_lr(baby_lr):
+    return baby_lr[60:132, 90:170]  # 72 x 80, real content
+
+
+def _weights(model):
+    return [w.numpy().copy() for w in model.trainable_weights]
+
+
+def test_fit_updates_both_networks_and_reports_losses(small_lr):
+    keras.utils.set_random_seed(0)
+    model = zsrgan_tf.ZSRGAN()
+    config = zsrgan_tf.TrainConfig(lr_halve_every=2)
+    model.compile(g_optimizer=zsrgan_tf.make_optimizer(config),
+                  d_optimizer=zsrgan_tf.make_optimizer(config))
+    g0, d0 = _weights(model.generator), _weights(model.discriminator)
+    vgg0 = [w.numpy().copy() for w in model.vgg.weights]
+    dataset = zsrgan_tf.father_son_dataset(small_lr, crop_size=64, batch_size=2, seed=0)
+    history = model.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0)
+
+    assert set(history.history) == set(gan.LOSS_NAMES)
+    assert all(np.isfinite(v[-1]) and v[-1] > 0 for v in history.history.values())
+    assert all(np.abs(a - b).max() > 0 for a, b in zip(g0, _weights(model.generator)))
+    assert all(np.abs(a - b).max() > 0 for a, b in zip(d0, _weights(model.discriminator)))
+    for a, b in zip(vgg0, model.vgg.weights):  # frozen
+        np.testing.assert_array_equal(a, b.numpy())
+    assert int(model.g_optimizer.iterations) == int(model.d_optimizer.iterations) == 3
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(5e-4)  # halved after 2 steps
+
+    sr = model.upscale(small_lr)
+    assert sr.shape == (144, 160, 3) and sr.dtype == np.float32
+    assert sr.min() >= 0.0 and sr.max() <= 1.0
+
+
+def test_pixel_only_trains_no_discriminator(small_lr):
+    model = zsrgan_tf.ZSRGAN(lambda_percep=0.0, lambda_gan=0.0)
+    model.compile()
+    d0 = _weights(model.discriminator)
+    dataset = zsrgan_tf.father_son_dataset(small_lr, crop_size=64, batch_size=2, seed=0)
+    logs = model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0).history
+    assert logs["l_g_gan"][-1] == logs["l_d"][-1] == logs["l_g_percep"][-1] == 0.0
+    for a, b in zip(d0, _weights(model.discriminator)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_call_is_the_generator(rng):
+    model = zsrgan_tf.ZSRGAN()
+    x = rng.random((1, 40, 30, 3)).astype(np.float32)
+    np.testing.assert_array_equal(model(x).numpy(), model.generator(x).numpy())
+    np.testing.assert_array_equal(model.predict(x, verbose=0), model.generator(x).numpy())
+
+
+@pytest.mark.parametrize("scale", [3, 4])
+def test_train_on_image_other_scales(small_lr, scale):
+    config = zsrgan_tf.preset("cpu", scale=scale, iterations=2, batch_size=2)
+    model, history = zsrgan_tf.train_on_image(small_lr, config)
+    assert len(history.history["l_g_pix"]) == 2
+    assert model.upscale(small_lr).shape == (72 * scale, 80 * scale, 3)
+
+
+def test_train_on_image_is_reproducible(small_lr):
+    config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2)
+    a = zsrgan_tf.train_on_image(small_lr, config)[0].upscale(small_lr)
+    b = zsrgan_tf.train_on_image(small_lr, config)[0].upscale(small_lr)
+    np.testing.assert_allclose(a, b, atol=1e-5)

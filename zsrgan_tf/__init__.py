@@ -1,0 +1,37 @@
+"""zsrgan-tf: zero-shot super-resolution with a GAN (ZSRGAN) in TensorFlow/Keras.
+
+Importing the package registers its Keras objects, so ``keras.saving.load_model``
+can read a saved ``generator.keras``.
+"""
+
+__version__ = "0.1.0"
+
+from zsrgan_tf import _startup
+
+_startup.import_tensorflow_quietly()
+
+
+from zsrgan_tf.config import PRESETS, SCALES, TrainConfig, preset
+from zsrgan_tf.data import father_son_dataset
+from zsrgan_tf.degrade import imresize, upscale_bicubic
+from zsrgan_tf.gan import ZSRGAN, make_optimizer
+from zsrgan_tf.imaging import read_image, write_png
+from zsrgan_tf.models import Discriminator, Generator
+from zsrgan_tf.train import train_on_image
+
+__all__ = [
+    "PRESETS",
+    "SCALES",
+    "Discriminator",
+    "Generator",
+    "TrainConfig",
+    "ZSRGAN",
+    "father_son_dataset",
+    "imresize",
+    "make_optimizer",
+    "preset",
+    "read_image",
+    "train_on_image",
+    "upscale_bicubic",
+    "write_png",
+]

@@ -1,0 +1,82 @@
+"""Callbacks for per-image training, where one Keras epoch is one iteration.
+
+``train.train_on_image`` runs ``fit(..., steps_per_epoch=1, epochs=iterations)``
+so that the logs of each epoch are exactly the losses of one iteration.
+"""
+
+import csv
+import sys
+import time
+
+import keras
+
+
+def _clock(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class LossLog(keras.callbacks.Callback):
+    """Writes one CSV row per iteration: iteration, seconds since start, lr, losses.
+
+    Args:
+      file: an open text file (the caller owns it and makes the write atomic).
+    """
+
+    def __init__(self, file):
+        super().__init__()
+        self.file = file
+        self.writer = None
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        if self.writer is None:
+            self.writer = csv.writer(self.file)
+            self.writer.writerow(["iteration", "seconds", "g_lr", *sorted(logs)])
+        lr = self.model.g_optimizer.learning_rate
+        self.writer.writerow(
+            [epoch + 1, f"{time.perf_counter() - self.start:.3f}", f"{float(lr):.6g}"]
+            + [f"{float(logs[k]):.6g}" for k in sorted(logs)]
+        )
+
+
+class Progress(keras.callbacks.Callback):
+    """A one-line progress display: iteration, losses, seconds per iteration, ETA.
+
+    On a terminal the line is redrawn every iteration; otherwise (logs, CI) a
+    line is printed every ``every`` iterations and at the end.
+
+    Args:
+      iterations: total number of iterations.
+      stream: where to write (stderr).
+      every: print interval when ``stream`` is not a terminal.
+    """
+
+    def __init__(self, iterations, stream=sys.stderr, every=50):
+        super().__init__()
+        self.iterations = iterations
+        self.stream = stream
+        self.every = 1 if stream.isatty() else every
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.iterations:
+            return
+        elapsed = time.perf_counter() - self.start
+        per_it = elapsed / done
+        losses = " ".join(f"{k} {float(v):.4f}" for k, v in sorted((logs or {}).items()))
+        line = (
+            f"iter {done}/{self.iterations} | {losses} | {per_it:.2f} s/it | "
+            f"elapsed {_clock(elapsed)} | ETA {_clock(per_it * (self.iterations - done))}"
+        )
+        end = "\n" if not self.stream.isatty() or done == self.iterations else ""
+        self.stream.write(("\r\033[K" if self.stream.isatty() else "") + line + end)
+        self.stream.flush()

@@ -1,0 +1,179 @@
+"""Father/son training pairs cut from the test image itself, as a tf.data pipeline.
+
+One training step sees one random "HR father" (the image resized to a random
+size, biased toward the original) and its "LR son" (the father downscaled by
+the scale factor and upscaled back, both MATLAB bicubic), cropped at the same
+place and augmented by the 8 rotations/flips (paper section 3.1 and 4.2;
+REFERENCE.md section 1).
+
+Everything is TensorFlow ops with stateless random numbers keyed by
+``(seed, step)``: the pairs are reproducible whatever the parallelism, and the
+pipeline can run on any device. Resizes are matrices (see ``degrade``), so a
+crop of the father and of the son is computed directly from the image without
+materialising either full image.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from zsrgan_tf import degrade
+
+# The paper's batch: each rotation by 0/90/180/270 degrees as is, flipped
+# left-right and flipped up-down: 12 copies, 8 distinct transforms.
+_N_COPIES = 12
+
+
+def min_image_side(scale, min_father_side=64):
+    """Smallest short side (pixels) an input image needs for training at ``scale``."""
+    return -(-min_father_side // scale) * scale
+
+
+def father_sizes(height, width, scale, min_father_side=64):
+    """Candidate father sizes and their sampling weights.
+
+    Short sides are every multiple of ``scale`` from ``min_father_side`` (rounded
+    up) to the image's short side; the long side keeps the aspect ratio and is
+    also a multiple of ``scale`` so the son is exactly father / scale.
+
+    Args:
+      height, width: input image size in pixels.
+      scale: integer SR factor.
+      min_father_side: smallest father short side.
+
+    Returns:
+      ``(sizes, probs)``: int32 array ``(K, 2)`` of (height, width) and float64
+      array ``(K,)`` proportional to the father's area (sizes near the original
+      are likelier).
+
+    Raises:
+      ValueError: the image is smaller than ``min_image_side``.
+    """
+    short, long_ = min(height, width), max(height, width)
+    first = min_image_side(scale, min_father_side)
+    if short < first:
+        raise ValueError(
+            f"image is {height}x{width}; training at x{scale} needs a short side >= {first} px"
+        )
+    shorts = np.arange(first, short + 1, scale)
+    longs = np.round(shorts * long_ / short / scale).astype(int) * scale
+    longs = np.minimum(longs, long_ // scale * scale)
+    sizes = np.stack([shorts, longs] if height <= width else [longs, shorts], axis=1)
+    area = sizes[:, 0].astype(np.float64) * sizes[:, 1]
+    return sizes.astype(np.int32), area / area.sum()
+
+
+def dihedral_copies(crop):
+    """The paper's 12 geometric copies of a square crop.
+
+    Args:
+      crop: tensor ``(c, c, C)``.
+
+    Returns:
+      Tensor ``(12, c, c, C)``: for k = 0..3, rot90^k, then its left-right flip,
+      then its up-down flip (8 distinct transforms, 4 of them twice).
+    """
+    copies = []
+    for k in range(4):
+        rotated = tf.image.rot90(crop, k)
+        copies += [rotated, tf.image.flip_left_right(rotated), tf.image.flip_up_down(rotated)]
+    return tf.stack(copies)
+
+
+def _crop_matrices(in_size, father_size, scale, start, crop):
+    """Rows ``start:start+crop`` of the father and of the son resize matrices."""
+    father = degrade.resize_matrix(in_size, father_size, tf.float64)
+    down = degrade.resize_matrix(father_size, father_size // scale, tf.float64)
+    up = degrade.resize_matrix(father_size // scale, father_size, tf.float64)
+    son = tf.matmul(up[start : start + crop], tf.matmul(down, father))
+    return father[start : start + crop], son
+
+
+def crop_pair(image, father_size, corner, crop, scale):
+    """One father crop and its son crop, computed directly from the image.
+
+    The father is ``imresize(image, father_size)``; the son is the father
+    downscaled by ``scale`` and upscaled back (MATLAB bicubic). Both are cropped
+    to ``crop x crop`` at ``corner``.
+
+    Args:
+      image: float32 tensor ``(H, W, 3)``.
+      father_size: ``(father_h, father_w)``, int tensors, multiples of ``scale``.
+      corner: ``(top, left)`` of the crop in the father, int tensors.
+      crop: crop side, int tensor.
+      scale: integer SR factor.
+
+    Returns:
+      ``(father, son)``, float32 ``(crop, crop, 3)`` each.
+    """
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    father_rows, son_rows = _crop_matrices(height, father_size[0], scale, corner[0], crop)
+    father_cols, son_cols = _crop_matrices(width, father_size[1], scale, corner[1], crop)
+    return (
+        degrade.apply_separable(image, father_rows, father_cols),
+        degrade.apply_separable(image, son_rows, son_cols),
+    )
+
+
+def father_son_dataset(
+    image,
+    scale=2,
+    crop_size=128,
+    batch_size=12,
+    noise_sigma=0.05,
+    min_father_side=64,
+    seed=0,
+):
+    """An endless dataset of ``(son, father)`` training batches from one image.
+
+    Args:
+      image: the low-resolution test image, array ``(H, W, 3)``, float in [0, 1]
+        (uint8 is divided by 255).
+      scale: integer SR factor (2, 3, 4).
+      crop_size: side of the square crops; the father's short side when smaller.
+      batch_size: copies of the crop per batch, drawn from the paper's 12
+        geometric copies in random order (12 gives all of them).
+      noise_sigma: std of Gaussian noise added to each son copy, [0, 1] units.
+      min_father_side: smallest father short side (>= 64 for the discriminator).
+      seed: int; batch ``i`` depends only on ``(seed, i)``.
+
+    Returns:
+      ``tf.data.Dataset`` of ``(son, father)``, each float32
+      ``(batch_size, c, c, 3)``; ``c`` may vary between batches. The son is the
+      generator's input (already at father size) and the father its target;
+      fathers are in [0, 1] up to bicubic overshoot, sons also carry the noise.
+    """
+    image = np.asarray(image)
+    if np.issubdtype(image.dtype, np.integer):
+        image = image / 255.0
+    image = tf.constant(image, tf.float32)
+    height, width = int(image.shape[0]), int(image.shape[1])
+    sizes, probs = father_sizes(height, width, scale, min_father_side)
+    sizes = tf.constant(sizes)
+    logits = tf.constant(np.log(probs)[None, :], tf.float32)
+
+    def sample(step):
+        seeds = tf.random.experimental.stateless_split(
+            tf.stack([tf.cast(seed, tf.int64), step]), 5
+        )
+        pick = tf.random.stateless_categorical(logits, 1, seeds[0], dtype=tf.int32)[0, 0]
+        father_h, father_w = sizes[pick, 0], sizes[pick, 1]
+        crop = tf.minimum(crop_size, tf.minimum(father_h, father_w))
+        top = tf.random.stateless_uniform(
+            [], seeds[1], minval=0, maxval=father_h - crop + 1, dtype=tf.int32
+        )
+        left = tf.random.stateless_uniform(
+            [], seeds[2], minval=0, maxval=father_w - crop + 1, dtype=tf.int32
+        )
+        father, son = crop_pair(image, (father_h, father_w), (top, left), crop, scale)
+        order = tf.argsort(tf.random.stateless_uniform([_N_COPIES], seeds[3]))
+        order = tf.gather(order, tf.range(batch_size) % _N_COPIES)
+        father = tf.gather(dihedral_copies(father), order)
+        son = tf.gather(dihedral_copies(son), order)
+        son += noise_sigma * tf.random.stateless_normal(tf.shape(son), seeds[4])
+        return son, father
+
+    return (
+        tf.data.Dataset.range(np.iinfo(np.int64).max)
+        .map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )

@@ -1,0 +1,122 @@
+"""Resampling: MATLAB-exact bicubic ``imresize`` as separable matrices.
+
+MATLAB's ``imresize(..., 'bicubic')`` is linear and separable, so resizing an
+image of ``in_size`` pixels along one axis to ``out_size`` pixels is a
+``(out_size, in_size)`` matrix ``R`` applied along that axis:
+``out = R_h @ image @ R_w^T`` per channel. Building ``R`` with TensorFlow ops
+keeps sizes dynamic (usable inside ``tf.data`` and on any device), and chained
+resizes compose by matrix product, so a crop of ``up(down(resize(image)))`` is
+computed exactly from the rows of one small matrix.
+
+Conventions (MATLAB ``imresize``, Keys cubic with a = -0.5):
+- pixel centres are at half-integers: output pixel ``x`` (1-based) samples the
+  input at ``u = x / s + 0.5 * (1 - 1 / s)`` where ``s = out_size / in_size``;
+- when downscaling (``s < 1``) the kernel is stretched by ``1 / s`` (antialias);
+- taps beyond the border are mirrored with the edge pixel repeated
+  (``symmetric`` padding); each row of weights sums to 1.
+"""
+
+import tensorflow as tf
+
+
+def cubic(x):
+    """Keys cubic convolution kernel (a = -0.5), MATLAB's ``bicubic``.
+
+    Args:
+      x: float tensor of distances in input pixels.
+
+    Returns:
+      Kernel weights, same shape and dtype as ``x``; support is |x| < 2.
+    """
+    ax = tf.abs(x)
+    ax2 = ax * ax
+    ax3 = ax2 * ax
+    near = 1.5 * ax3 - 2.5 * ax2 + 1.0
+    far = -0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0
+    return tf.where(ax <= 1.0, near, tf.where(ax < 2.0, far, tf.zeros_like(ax)))
+
+
+def resize_matrix(in_size, out_size, dtype=tf.float32):
+    """The ``(out_size, in_size)`` matrix of MATLAB ``imresize`` bicubic along one axis.
+
+    Args:
+      in_size: int or scalar int tensor, input length (>= 1).
+      out_size: int or scalar int tensor, output length (>= 1). The scale is
+        ``out_size / in_size``, as MATLAB uses when given an output size.
+      dtype: dtype of the returned matrix. Weights are computed in float64.
+
+    Returns:
+      Tensor ``(out_size, in_size)``; each row sums to 1.
+    """
+    in_size = tf.cast(in_size, tf.int32)
+    out_size = tf.cast(out_size, tf.int32)
+    scale = tf.cast(out_size, tf.float64) / tf.cast(in_size, tf.float64)
+    # Antialiasing: when shrinking, stretch the kernel by 1/scale.
+    stretch = tf.maximum(1.0 / scale, 1.0)
+    kernel_width = 4.0 * stretch
+    x = tf.range(1, out_size + 1, dtype=tf.float64)
+    u = x / scale + 0.5 * (1.0 - 1.0 / scale)
+    left = tf.floor(u - kernel_width / 2.0)
+    taps = tf.cast(tf.math.ceil(kernel_width), tf.int32) + 2
+    index = left[:, None] + tf.range(taps, dtype=tf.float64)[None, :]  # 1-based
+    weights = cubic((u[:, None] - index) / stretch) / stretch
+    weights = weights / tf.reduce_sum(weights, axis=1, keepdims=True)
+    # Symmetric boundary: 1..n, n..1, 1..n, ... (edge pixel repeated).
+    period = 2 * in_size
+    zero_based = tf.math.floormod(tf.cast(index, tf.int32) - 1, period)
+    zero_based = tf.where(zero_based < in_size, zero_based, period - 1 - zero_based)
+    matrix = tf.reduce_sum(
+        tf.one_hot(zero_based, in_size, dtype=tf.float64) * weights[:, :, None], axis=1
+    )
+    return tf.cast(matrix, dtype)
+
+
+def apply_separable(image, rows, cols):
+    """Applies ``rows @ image @ cols^T`` to every channel.
+
+    Args:
+      image: float tensor ``(H, W, C)`` or ``(N, H, W, C)``.
+      rows: ``(H_out, H)`` matrix acting on the height axis.
+      cols: ``(W_out, W)`` matrix acting on the width axis.
+
+    Returns:
+      Tensor ``(H_out, W_out, C)`` or ``(N, H_out, W_out, C)``, dtype of ``image``.
+    """
+    rows = tf.cast(rows, image.dtype)
+    cols = tf.cast(cols, image.dtype)
+    if image.shape.rank == 3:
+        out = tf.einsum("oh,hwc->owc", rows, image)
+        return tf.einsum("pw,owc->opc", cols, out)
+    out = tf.einsum("oh,nhwc->nowc", rows, image)
+    return tf.einsum("pw,nowc->nopc", cols, out)
+
+
+def imresize(image, size):
+    """MATLAB-exact bicubic resize to ``size`` (antialiased when shrinking).
+
+    Args:
+      image: float tensor ``(H, W, C)`` or ``(N, H, W, C)``, any range (linear op).
+      size: ``(out_h, out_w)`` ints or an int tensor of shape (2,).
+
+    Returns:
+      Resized float tensor with the same rank and dtype, values not clipped.
+    """
+    image = tf.convert_to_tensor(image)
+    shape = tf.shape(image)
+    h, w = shape[-3], shape[-2]
+    return apply_separable(image, resize_matrix(h, size[0]), resize_matrix(w, size[1]))
+
+
+def upscale_bicubic(image, scale):
+    """MATLAB ``imresize(image, scale, 'bicubic')`` for an integer ``scale``.
+
+    Args:
+      image: float tensor ``(H, W, C)`` or ``(N, H, W, C)``, values in [0, 1].
+      scale: integer upscaling factor (2, 3, 4, ...).
+
+    Returns:
+      Tensor of spatial size ``(scale * H, scale * W)``, not clipped.
+    """
+    image = tf.convert_to_tensor(image, tf.float32)
+    shape = tf.shape(image)
+    return imresize(image, (shape[-3] * scale, shape[-2] * scale))

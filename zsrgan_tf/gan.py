@@ -1,0 +1,161 @@
+"""ZSRGAN: the generator, discriminator and frozen VGG trained together by ``fit``."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zsrgan_tf import degrade, losses, vgg
+from zsrgan_tf.config import TrainConfig
+from zsrgan_tf.models import PACKAGE, Discriminator, Generator
+
+LOSS_NAMES = ("l_g_pix", "l_g_percep", "l_g_gan", "l_d")
+
+
+def make_optimizer(config=TrainConfig()):
+    """Adam with the paper's step decay: lr halved after every ``lr_halve_every`` steps."""
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate, config.lr_halve_every, 0.5, staircase=True
+    )
+    return keras.optimizers.Adam(schedule, beta_1=config.beta_1, beta_2=config.beta_2)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ZSRGAN(keras.Model):
+    """Per-image GAN super-resolution: generator + discriminator + frozen VGG16.
+
+    ``fit`` takes ``(son, father)`` batches (see ``father_son_dataset``); each
+    step updates the discriminator once on ``0.5 * [BCE(D(HR), 1) + BCE(D(SR), 0)]``,
+    then the generator once on
+    ``lambda_pix * L1(SR, HR) + lambda_percep * L1(VGG(SR), VGG(HR)) + lambda_gan * BCE(D(SR), 1)``
+    with the updated discriminator (paper eq. 4-5). A zero weight skips its
+    network: ``lambda_gan=0`` trains no discriminator (the paper's ZSSR baseline).
+
+    ``call`` is the generator (input: the bicubic-upscaled LR, float32 [0, 1]
+    NHWC); ``upscale`` runs the whole inference on an LR image.
+
+    Args:
+      scale: integer SR factor used by ``upscale``.
+      lambda_pix, lambda_percep, lambda_gan: generator loss weights.
+      d_loss_weight: factor on the discriminator loss.
+      vgg_normalize: ImageNet-normalise the VGG input (see ``PerceptualLoss``
+        notes in ``losses``; True is what the weights expect).
+      generator, discriminator: networks to train; new ones by default.
+
+    Example:
+      >>> model = ZSRGAN.from_config_object(TrainConfig(iterations=10))
+      >>> model.compile()
+      >>> model.fit(father_son_dataset(lr), steps_per_epoch=10, epochs=1)
+      >>> sr = model.upscale(lr)
+    """
+
+    def __init__(
+        self,
+        scale=2,
+        lambda_pix=1.0,
+        lambda_percep=1.0,
+        lambda_gan=1.0,
+        d_loss_weight=0.5,
+        vgg_normalize=True,
+        generator=None,
+        discriminator=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.scale = scale
+        self.lambda_pix = lambda_pix
+        self.lambda_percep = lambda_percep
+        self.lambda_gan = lambda_gan
+        self.d_loss_weight = d_loss_weight
+        self.vgg_normalize = vgg_normalize
+        self.generator = generator or Generator(name="generator")
+        self.discriminator = discriminator or Discriminator(name="discriminator")
+        self.vgg = vgg.vgg16_trunk(("block3_conv1",), name="vgg16_relu3_1")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in LOSS_NAMES}
+
+    @classmethod
+    def from_config_object(cls, config):
+        """A new model with the loss settings of a ``TrainConfig``."""
+        return cls(
+            scale=config.scale,
+            lambda_pix=config.lambda_pix,
+            lambda_percep=config.lambda_percep,
+            lambda_gan=config.lambda_gan,
+            d_loss_weight=config.d_loss_weight,
+            vgg_normalize=config.vgg_normalize,
+        )
+
+    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+        """Sets the two optimisers (default: the paper's Adam, ``make_optimizer``)."""
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer or make_optimizer()
+        self.d_optimizer = d_optimizer or make_optimizer()
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def vgg_features(self, rgb):
+        """VGG16 relu3_1 features of RGB images in [0, 1], NHWC."""
+        rgb = tf.cast(rgb, tf.float32)
+        return self.vgg(vgg.imagenet_normalize(rgb) if self.vgg_normalize else rgb)
+
+    def _discriminator_step(self, sr, father):
+        with tf.GradientTape() as tape:
+            real = self.discriminator(father, training=True)
+            fake = self.discriminator(tf.stop_gradient(sr), training=True)
+            l_d = self.d_loss_weight * losses.discriminator_loss(real, fake)
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(l_d, variables), variables))
+        return l_d
+
+    def train_step(self, data):
+        son, father = data
+        zero = tf.constant(0.0)
+        l_d = l_percep = l_gan = zero
+        hr_features = self.vgg_features(father) if self.lambda_percep else None
+        with tf.GradientTape() as tape:
+            sr = self.generator(son, training=True)
+            if self.lambda_gan:
+                # D is updated first on the same SR (detached), as in the paper's code.
+                with tape.stop_recording():
+                    l_d = self._discriminator_step(sr, father)
+            l_pix = losses.l1_loss(sr, father)
+            if self.lambda_percep:
+                l_percep = losses.l1_loss(self.vgg_features(sr), hr_features)
+            if self.lambda_gan:
+                l_gan = losses.generator_adversarial_loss(self.discriminator(sr, training=True))
+            l_g = self.lambda_pix * l_pix + self.lambda_percep * l_percep + self.lambda_gan * l_gan
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(l_g, variables), variables))
+        for name, value in zip(LOSS_NAMES, (l_pix, l_percep, l_gan, l_d)):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def upscale(self, lr):
+        """Super-resolves an LR image: MATLAB bicubic x``scale``, then the generator.
+
+        Args:
+          lr: float array ``(H, W, 3)`` in [0, 1] (uint8 is divided by 255).
+
+        Returns:
+          float32 numpy array ``(scale * H, scale * W, 3)`` clipped to [0, 1].
+        """
+        lr = np.asarray(lr)
+        if np.issubdtype(lr.dtype, np.integer):
+            lr = lr / 255.0
+        upscaled = degrade.upscale_bicubic(tf.constant(lr, tf.float32)[None], self.scale)
+        return np.clip(self.generator(upscaled, training=False)[0].numpy(), 0.0, 1.0)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "scale": self.scale,
+            "lambda_pix": self.lambda_pix,
+            "lambda_percep": self.lambda_percep,
+            "lambda_gan": self.lambda_gan,
+            "d_loss_weight": self.d_loss_weight,
+            "vgg_normalize": self.vgg_normalize,
+        }

@@ -1,0 +1,30 @@
+"""Pixel, perceptual and adversarial losses (paper section 3.4), computed in float32."""
+
+import keras
+import tensorflow as tf
+
+
+def l1_loss(x, y):
+    """Mean absolute error, float32.
+
+    The paper's L_Rec is ``l1_loss(sr, hr)`` on images in [0, 1] and its
+    L_Percep is ``l1_loss`` of the VGG16 relu3_1 features of SR and HR.
+    """
+    return tf.reduce_mean(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
+
+
+def _bce_logits(target, logits):
+    logits = tf.cast(logits, tf.float32)
+    return tf.reduce_mean(
+        keras.ops.binary_crossentropy(tf.fill(tf.shape(logits), target), logits, from_logits=True)
+    )
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """GAN loss of D: BCE(D(HR), 1) + BCE(D(SR), 0), averaged over the patch maps."""
+    return _bce_logits(1.0, real_logits) + _bce_logits(0.0, fake_logits)
+
+
+def generator_adversarial_loss(fake_logits):
+    """L_GAN^G, non-saturating: BCE(D(SR), 1)."""
+    return _bce_logits(1.0, fake_logits)

@@ -1,0 +1,44 @@
+"""Train a ZSRGAN on one image: dataset + model + optimisers + ``fit``."""
+
+import keras
+
+from zsrgan_tf.data import father_son_dataset
+from zsrgan_tf.gan import ZSRGAN, make_optimizer
+
+
+def train_on_image(lr, config, callbacks=()):
+    """Trains a new image-specific model on ``lr`` with the settings of ``config``.
+
+    One Keras epoch is one iteration (``steps_per_epoch=1``), so the history
+    and callbacks see every iteration's losses; the returned model is the one
+    after the final iteration (no checkpoint selection).
+
+    Args:
+      lr: the low-resolution image, array ``(H, W, 3)`` float in [0, 1].
+      config: a ``TrainConfig``.
+      callbacks: Keras callbacks (e.g. ``callbacks.Progress``, ``LossLog``).
+
+    Returns:
+      ``(model, history)``: the trained ``ZSRGAN`` and the Keras ``History``.
+    """
+    keras.utils.set_random_seed(config.seed)  # weight init; the sampler is seeded below
+    dataset = father_son_dataset(
+        lr,
+        scale=config.scale,
+        crop_size=config.crop_size,
+        batch_size=config.batch_size,
+        noise_sigma=config.noise_sigma,
+        min_father_side=config.min_father_side,
+        seed=config.seed,
+    )
+    model = ZSRGAN.from_config_object(config)
+    model.compile(g_optimizer=make_optimizer(config), d_optimizer=make_optimizer(config))
+    history = model.fit(
+        dataset,
+        steps_per_epoch=1,
+        epochs=config.iterations,
+        callbacks=list(callbacks),
+        shuffle=False,  # batch i depends only on (seed, i)
+        verbose=0,
+    )
+    return model, history
