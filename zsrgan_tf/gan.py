@@ -37,8 +37,8 @@ class ZSRGAN(keras.Model):
       scale: integer SR factor used by ``upscale``.
       lambda_pix, lambda_percep, lambda_gan: generator loss weights.
       d_loss_weight: factor on the discriminator loss.
-      vgg_normalize: ImageNet-normalise the VGG input (see ``PerceptualLoss``
-        notes in ``losses``; True is what the weights expect).
+      vgg_normalize: feed VGG ImageNet-normalised RGB, as its weights expect
+        (True), or un-normalised RGB in [0, 1] (False); see ``TrainConfig``.
       generator, discriminator: networks to train; new ones by default.
 
     Example:
