@@ -20,16 +20,31 @@ import sys
 import tempfile
 import time
 
+import keras
+import numpy
+import tensorflow as tf
 from absl import app, flags
+
+import zsrgan_tf
+from zsrgan_tf import callbacks, data, imaging, train
+from zsrgan_tf import config as config_lib
+from zsrgan_tf.imaging import ImageError
+from zsrgan_tf.vgg import WeightsError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("image", None, "Low-resolution input image (PNG, JPEG, ...).")
 flags.DEFINE_integer("scale", 2, "Super-resolution factor: 2, 3 or 4.")
-flags.DEFINE_string("preset", "paper", "Settings preset: 'paper' (the paper, exactly) or 'cpu'.")
+flags.DEFINE_enum("preset", "paper", sorted(config_lib.PRESETS),
+                  "Settings preset: 'paper' (the paper, exactly) or 'cpu' (the demo).")
 flags.DEFINE_integer("iterations", None, "Override the preset's number of iterations.")
 flags.DEFINE_string("output_dir", "saved_models", "Folder for the SR image and the model folder.")
 flags.DEFINE_integer("seed", 0, "Seed of weight init and father/son sampling.")
 flags.DEFINE_bool("overwrite", False, "Replace existing outputs.")
+flags.DEFINE_enum(
+    "precision", "auto", list(config_lib.PRECISIONS),
+    "Numeric precision; 'auto': mixed_float16 on GPUs, mixed_bfloat16 on CPUs with bf16 units "
+    "(AMX, AVX512-BF16), else float32. 'float32' forces full precision.",
+)
 
 
 class UsageError(Exception):
@@ -37,16 +52,10 @@ class UsageError(Exception):
 
 
 def _versions():
-    import keras
-    import numpy
-    import tensorflow
-
-    import zsrgan_tf
-
     return {
         "zsrgan_tf": zsrgan_tf.__version__,
         "python": platform.python_version(),
-        "tensorflow": tensorflow.__version__,
+        "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": numpy.__version__,
     }
@@ -87,8 +96,6 @@ def _replace_dir(tmp_dir, run_dir):
 
 def run(image_path, config, preset_name, output_dir, overwrite):
     """Trains on ``image_path`` and writes all outputs; returns the PNG path."""
-    from zsrgan_tf import callbacks, data, imaging, train
-
     lr = imaging.read_image(image_path)
     height, width = lr.shape[:2]
     needed = data.min_image_side(config.scale, config.min_father_side)
@@ -126,6 +133,11 @@ def run(image_path, config, preset_name, output_dir, overwrite):
             "output": {"image": os.path.abspath(png_path), "height": sr.shape[0],
                        "width": sr.shape[1]},
             "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
+            "execution": {
+                "dtype_policy": model.generator.dtype_policy.name,
+                "xla": bool(model.jit_compile),
+                "train_step_traces": model.train_step_traces,
+            },
             "started_utc": started.isoformat(timespec="seconds"),
             "train_seconds": round(train_seconds, 2),
             "wall_seconds": round(time.perf_counter() - t0, 2),
@@ -146,20 +158,12 @@ def main(argv):
     if len(argv) > 1:
         print(f"error: unexpected arguments {argv[1:]}", file=sys.stderr)
         return 2
-    from zsrgan_tf import config as config_lib
-    from zsrgan_tf.imaging import ImageError
-    from zsrgan_tf.vgg import WeightsError
-
     try:
         if FLAGS.image is None:
             raise UsageError("--image is required")
         if FLAGS.scale not in config_lib.SCALES:
             raise UsageError(f"--scale {FLAGS.scale}: must be one of {config_lib.SCALES}")
-        if FLAGS.preset not in config_lib.PRESETS:
-            raise UsageError(
-                f"--preset {FLAGS.preset}: unknown; choose from {sorted(config_lib.PRESETS)}"
-            )
-        overrides = {"scale": FLAGS.scale, "seed": FLAGS.seed}
+        overrides = {"scale": FLAGS.scale, "seed": FLAGS.seed, "precision": FLAGS.precision}
         if FLAGS.iterations is not None:
             if FLAGS.iterations < 1:
                 raise UsageError(f"--iterations {FLAGS.iterations}: must be >= 1")

@@ -3,6 +3,7 @@
 import dataclasses
 
 SCALES = (2, 3, 4)
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +31,9 @@ class TrainConfig:
       vgg_normalize: feed VGG ImageNet-normalised RGB (True; the torchvision
         weights expect it) or the paper code's un-normalised input (False).
       seed: seeds weight init and the father/son sampler.
+      precision: "auto" (by device, see ``precision``), "float32",
+        "mixed_bfloat16" or "mixed_float16". Not a method setting: it changes
+        speed, and numerics only within the quality guard of docs/BENCHMARKS.md.
     """
 
     scale: int = 2
@@ -48,12 +52,15 @@ class TrainConfig:
     d_loss_weight: float = 0.5
     vgg_normalize: bool = True
     seed: int = 0
+    precision: str = "auto"
 
     def __post_init__(self):
         if self.scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}, got {self.scale}")
         if self.iterations < 1 or self.batch_size < 1 or self.lr_halve_every < 1:
             raise ValueError("iterations, batch_size and lr_halve_every must be >= 1")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.min_father_side < 64 or self.crop_size < self.min_father_side:
             raise ValueError("need 64 <= min_father_side <= crop_size")
 

@@ -71,6 +71,8 @@ class ZSRGAN(keras.Model):
         self.discriminator = discriminator or Discriminator(name="discriminator")
         self.vgg = vgg.vgg16_trunk(("block3_conv1",), name="vgg16_relu3_1")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in LOSS_NAMES}
+        # Incremented by Python only while train_step is traced: the retrace count.
+        self.train_step_traces = 0
 
     @classmethod
     def from_config_object(cls, config):
@@ -85,10 +87,22 @@ class ZSRGAN(keras.Model):
         )
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """Sets the two optimisers (default: the paper's Adam, ``make_optimizer``)."""
+        """Sets the two optimisers (default: the paper's Adam, ``make_optimizer``).
+
+        Under a ``mixed_float16`` policy they are wrapped in Keras'
+        ``LossScaleOptimizer`` (dynamic loss scaling). ``kwargs`` go to
+        ``keras.Model.compile`` (e.g. ``jit_compile``; "auto" is XLA on GPUs only).
+        """
         super().compile(**kwargs)
-        self.g_optimizer = g_optimizer or make_optimizer()
-        self.d_optimizer = d_optimizer or make_optimizer()
+        self.g_optimizer = self._loss_scaled(g_optimizer or make_optimizer())
+        self.d_optimizer = self._loss_scaled(d_optimizer or make_optimizer())
+
+    def _loss_scaled(self, optimizer):
+        if self.generator.dtype_policy.name != "mixed_float16" or isinstance(
+            optimizer, keras.optimizers.LossScaleOptimizer
+        ):
+            return optimizer
+        return keras.optimizers.LossScaleOptimizer(optimizer)
 
     @property
     def metrics(self):
@@ -107,11 +121,13 @@ class ZSRGAN(keras.Model):
             real = self.discriminator(father, training=True)
             fake = self.discriminator(tf.stop_gradient(sr), training=True)
             l_d = self.d_loss_weight * losses.discriminator_loss(real, fake)
+            scaled = self.d_optimizer.scale_loss(l_d)  # loss scaling under float16
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(l_d, variables), variables))
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return l_d
 
     def train_step(self, data):
+        self.train_step_traces += 1
         son, father = data
         zero = tf.constant(0.0)
         l_d = l_percep = l_gan = zero
@@ -128,8 +144,9 @@ class ZSRGAN(keras.Model):
             if self.lambda_gan:
                 l_gan = losses.generator_adversarial_loss(self.discriminator(sr, training=True))
             l_g = self.lambda_pix * l_pix + self.lambda_percep * l_percep + self.lambda_gan * l_gan
+            scaled = self.g_optimizer.scale_loss(l_g)
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(l_g, variables), variables))
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         for name, value in zip(LOSS_NAMES, (l_pix, l_percep, l_gan, l_d)):
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -4,28 +4,30 @@ import os
 import platform
 import re
 
+from zsrgan_tf import precision
+
 
 def machine():
-    """Facts about this machine for benchmark records (CPU model, cores, flags)."""
-    model, flags = "unknown CPU", set()
+    """Facts about this machine for benchmark records (CPU model, cores, flags, devices)."""
+    model = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name":
-                    model = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
+            model = next(
+                (line.partition(":")[2].strip() for line in f if line.startswith("model name")),
+                model,
+            )
     except OSError:
         pass
-    features = sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
+    features = sorted(precision.cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
     cores = os.cpu_count()
+    gpu = "a GPU" if precision.has_gpu() else "no GPU"
     return {
         "cpu": model,
         "cores": cores,
         "features": features,
+        "gpu": precision.has_gpu(),
         "platform": platform.platform(),
-        "summary": f"{model}, {cores} cores ({', '.join(features) or 'no AVX2'}), no GPU",
+        "summary": f"{model}, {cores} cores ({', '.join(features) or 'no AVX2'}), {gpu}",
     }
 
 

@@ -2,11 +2,12 @@
 
 import keras
 
+from zsrgan_tf import precision
 from zsrgan_tf.data import father_son_dataset
 from zsrgan_tf.gan import ZSRGAN, make_optimizer
 
 
-def train_on_image(lr, config, callbacks=()):
+def train_on_image(lr, config, callbacks=(), jit_compile="auto"):
     """Trains a new image-specific model on ``lr`` with the settings of ``config``.
 
     One Keras epoch is one iteration (``steps_per_epoch=1``), so the history
@@ -17,6 +18,8 @@ def train_on_image(lr, config, callbacks=()):
       lr: the low-resolution image, array ``(H, W, 3)`` float in [0, 1].
       config: a ``TrainConfig``.
       callbacks: Keras callbacks (e.g. ``callbacks.Progress``, ``LossLog``).
+      jit_compile: XLA for the train step; "auto" is on for GPUs only
+        (``precision.use_xla``).
 
     Returns:
       ``(model, history)``: the trained ``ZSRGAN`` and the Keras ``History``.
@@ -31,8 +34,13 @@ def train_on_image(lr, config, callbacks=()):
         min_father_side=config.min_father_side,
         seed=config.seed,
     )
-    model = ZSRGAN.from_config_object(config)
-    model.compile(g_optimizer=make_optimizer(config), d_optimizer=make_optimizer(config))
+    with precision.policy_scope(precision.resolve(config.precision)):
+        model = ZSRGAN.from_config_object(config)
+    model.compile(
+        g_optimizer=make_optimizer(config),
+        d_optimizer=make_optimizer(config),
+        jit_compile=precision.use_xla() if jit_compile == "auto" else jit_compile,
+    )
     history = model.fit(
         dataset,
         steps_per_epoch=1,

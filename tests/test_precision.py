@@ -1,0 +1,63 @@
+"""Precision policy by device, and the mixed-precision train step on CPU."""
+
+import numpy as np
+import pytest
+
+import zsrgan_tf
+from zsrgan_tf import flops, precision
+
+
+def test_resolve_by_device(monkeypatch):
+    monkeypatch.setattr(precision, "has_gpu", lambda: False)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512f"}))
+    assert precision.resolve("auto") == "float32"
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"amx_bf16", "amx_tile"}))
+    assert precision.resolve("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(precision, "has_gpu", lambda: True)
+    assert precision.resolve("auto") == "mixed_float16"
+    assert precision.use_xla()
+    assert precision.resolve("float32") == "float32"
+    with pytest.raises(ValueError):
+        precision.resolve("int8")
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_step_on_cpu(baby_lr, policy):
+    """The GPU path's policies run the same train_step on CPU, losses in float32."""
+    lr = baby_lr[:72, :80]
+    config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, precision=policy)
+    model, history = zsrgan_tf.train_on_image(lr, config)
+    assert model.generator.dtype_policy.name == policy
+    assert model.generator.get_layer("conv1").compute_dtype == policy.split("_")[1]
+    assert model.generator.output.dtype == "float32"
+    scaled = policy == "mixed_float16"
+    assert (type(model.g_optimizer).__name__ == "LossScaleOptimizer") == scaled
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    sr = model.upscale(lr)
+    assert sr.dtype == np.float32 and sr.shape == (144, 160, 3)
+
+
+def test_policy_scope_restores_global_policy():
+    import keras
+
+    before = keras.config.dtype_policy().name
+    with precision.policy_scope("mixed_bfloat16"):
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == before
+
+
+def test_iteration_flops_paper_preset():
+    model = zsrgan_tf.ZSRGAN()
+    work = flops.iteration_flops(model, 12, 128)
+    # Generator: 128^2 px x 2 x (3*9*64 + 6*64*9*64 + 64*9*3) weights.
+    assert work["generator"] == 128 * 128 * 2 * (1728 + 6 * 36864 + 1728)
+    # VGG16 to relu3_1: conv1_1, conv1_2 at 128^2, conv2_x at 64^2, conv3_1 at 32^2.
+    assert work["vgg"] == 2 * (128**2 * (1728 + 36864) + 64**2 * (73728 + 147456)
+                               + 32**2 * 294912)
+    # D: 4 stride-2 convs 4x4 (64..512 channels) and a 4x4 conv to the 5x5 map.
+    assert work["discriminator"] == 2 * (64**2 * 16 * 3 * 64 + 32**2 * 16 * 64 * 128
+                                         + 16**2 * 16 * 128 * 256 + 8**2 * 16 * 256 * 512
+                                         + 5**2 * 16 * 512)
+    assert work["per_iteration"] == 12 * (3 * work["generator"] + 3 * work["vgg"]
+                                          + 8 * work["discriminator"])
+    assert 4.5e11 < work["per_iteration"] < 5e11
