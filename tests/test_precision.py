@@ -61,3 +61,14 @@ def test_iteration_flops_paper_preset():
     assert work["per_iteration"] == 12 * (3 * work["generator"] + 3 * work["vgg"]
                                           + 8 * work["discriminator"])
     assert 4.5e11 < work["per_iteration"] < 5e11
+
+
+def test_xla_path_on_cpu_rounds_crops(baby_lr):
+    """XLA (the GPU default) compiles and trains here too; crops are multiples of 16."""
+    lr = baby_lr[:90, :100]
+    config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, crop_size=128)
+    model, history = zsrgan_tf.train_on_image(lr, config, jit_compile=True)
+    assert model.jit_compile and all(np.isfinite(v[-1]) for v in history.history.values())
+    sides = {b[0].shape[1] for b in zsrgan_tf.father_son_dataset(
+        lr, crop_size=128, crop_multiple=16, seed=0).take(30)}
+    assert sides <= {64, 80} and 80 in sides

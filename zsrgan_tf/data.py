@@ -122,6 +122,7 @@ def father_son_dataset(
     noise_sigma=0.05,
     min_father_side=64,
     seed=0,
+    crop_multiple=1,
 ):
     """An endless dataset of ``(son, father)`` training batches from one image.
 
@@ -135,6 +136,9 @@ def father_son_dataset(
       noise_sigma: std of Gaussian noise added to each son copy, [0, 1] units.
       min_father_side: smallest father short side (>= 64 for the discriminator).
       seed: int; batch ``i`` depends only on ``(seed, i)``.
+      crop_multiple: round the crop side down to a multiple of this (1: the
+        paper's exact sides). With 16, at most 5 crop shapes occur (64-128),
+        so a compiler that specialises on shapes (XLA) compiles at most 5 times.
 
     Returns:
       ``tf.data.Dataset`` of ``(son, father)``, each float32
@@ -157,7 +161,7 @@ def father_son_dataset(
         )
         pick = tf.random.stateless_categorical(logits, 1, seeds[0], dtype=tf.int32)[0, 0]
         father_h, father_w = sizes[pick, 0], sizes[pick, 1]
-        crop = tf.minimum(crop_size, tf.minimum(father_h, father_w))
+        crop = tf.minimum(crop_size, tf.minimum(father_h, father_w)) // crop_multiple * crop_multiple
         top = tf.random.stateless_uniform(
             [], seeds[1], minval=0, maxval=father_h - crop + 1, dtype=tf.int32
         )

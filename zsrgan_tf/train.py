@@ -6,6 +6,9 @@ from zsrgan_tf import precision
 from zsrgan_tf.data import father_son_dataset
 from zsrgan_tf.gan import ZSRGAN, make_optimizer
 
+# XLA compiles once per input shape; sides 64, 80, ..., 128 are 5 shapes.
+XLA_CROP_MULTIPLE = 16
+
 
 def train_on_image(lr, config, callbacks=(), jit_compile="auto"):
     """Trains a new image-specific model on ``lr`` with the settings of ``config``.
@@ -19,12 +22,14 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto"):
       config: a ``TrainConfig``.
       callbacks: Keras callbacks (e.g. ``callbacks.Progress``, ``LossLog``).
       jit_compile: XLA for the train step; "auto" is on for GPUs only
-        (``precision.use_xla``).
+        (``precision.use_xla``). Under XLA, crop sides are rounded down to
+        multiples of ``XLA_CROP_MULTIPLE`` so that only a few shapes compile.
 
     Returns:
       ``(model, history)``: the trained ``ZSRGAN`` and the Keras ``History``.
     """
     keras.utils.set_random_seed(config.seed)  # weight init; the sampler is seeded below
+    xla = precision.use_xla() if jit_compile == "auto" else jit_compile
     dataset = father_son_dataset(
         lr,
         scale=config.scale,
@@ -33,13 +38,14 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto"):
         noise_sigma=config.noise_sigma,
         min_father_side=config.min_father_side,
         seed=config.seed,
+        crop_multiple=XLA_CROP_MULTIPLE if xla else 1,
     )
     with precision.policy_scope(precision.resolve(config.precision)):
         model = ZSRGAN.from_config_object(config)
     model.compile(
         g_optimizer=make_optimizer(config),
         d_optimizer=make_optimizer(config),
-        jit_compile=precision.use_xla() if jit_compile == "auto" else jit_compile,
+        jit_compile=xla,
     )
     history = model.fit(
         dataset,

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Time-to-quality of training schedules: final PSNR-Y against wall time per image.
+
+Each candidate schedule (a preset with overrides) is trained on each image
+(LR_g20_x2/<name>.png) and its final-iteration output is scored against
+HR/<name>.png under both protocols of ``zsrgan_tf.metrics``. The ground truth
+is read only after training, for scoring. One JSON file per (candidate, image)
+is written under ``--out`` as soon as it is done; runs with a file are skipped,
+so the script resumes where it stopped. The table of all results found
+replaces the "Time to quality" section of ``--markdown``.
+
+Candidates: ``label=preset`` or ``label=preset:key=value,key=value`` with
+``TrainConfig`` fields, e.g. ``cpu300=cpu:iterations=300,lr_halve_every=75``.
+
+Example:
+  python scripts/time_to_quality.py --data ../shared/data/Set5 --images baby,butterfly \
+      --candidates paper=paper,cpu=cpu
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+from absl import app, flags
+
+import zsrgan_tf
+from zsrgan_tf import metrics, report
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("data", "../shared/data/Set5", "Folder with HR/ and LR_g20_x2/.")
+flags.DEFINE_list("images", ["baby", "butterfly"], "Image names (without .png).")
+flags.DEFINE_list("candidates", ["paper=paper", "cpu=cpu"], "label=preset[:key=value,...]")
+flags.DEFINE_string("out", "docs/benchmarks/time_to_quality", "Folder of per-run JSON files.")
+flags.DEFINE_string("markdown", "docs/BENCHMARKS.md", "Markdown file whose section is replaced.")
+flags.DEFINE_bool("table_only", False, "Only rebuild the table from the JSON files.")
+
+_TYPES = {f.name: f.type for f in dataclasses.fields(zsrgan_tf.TrainConfig)}
+
+
+def parse_candidate(text):
+    """``label=preset:key=value,...`` -> ``(label, TrainConfig)``."""
+    label, _, spec = text.partition("=")
+    name, _, overrides = spec.partition(":")
+    changes = {}
+    for item in filter(None, overrides.split(",")):
+        key, _, value = item.partition("=")
+        kind = _TYPES[key]
+        changes[key] = value == "True" if kind is bool else kind(value)
+    return label, zsrgan_tf.preset(name, **changes)
+
+
+def run_one(label, config, image):
+    lr = zsrgan_tf.read_image(os.path.join(FLAGS.data, "LR_g20_x2", f"{image}.png"))
+    t0 = time.perf_counter()
+    model, history = zsrgan_tf.train_on_image(lr, config)
+    sr = model.upscale(lr)
+    wall = time.perf_counter() - t0
+    hr = zsrgan_tf.read_image(os.path.join(FLAGS.data, "HR", f"{image}.png"))
+    return {
+        "candidate": label,
+        "image": image,
+        "config": config.to_dict(),
+        "dtype_policy": model.generator.dtype_policy.name,
+        "wall_s": round(wall, 1),
+        "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
+        "mzsr": {"psnr_y": metrics.psnr(sr, hr, "mzsr", config.scale),
+                 "ssim_y": metrics.ssim(sr, hr, "mzsr", config.scale)},
+        "paper": {"psnr_rgb": metrics.psnr(sr, hr, "paper", config.scale),
+                  "ssim_rgb": metrics.ssim(sr, hr, "paper", config.scale)},
+        "machine": report.machine()["summary"],
+        "versions": {"zsrgan_tf": zsrgan_tf.__version__},
+    }
+
+
+def table(results):
+    labels = list(dict.fromkeys(r["candidate"] for r in results))
+    images = FLAGS.images
+    by = {(r["candidate"], r["image"]): r for r in results}
+    lines = [
+        f"Set5 g20 x2 inputs, seed 0, final iteration, no ground truth in training. PSNR-Y "
+        "(dB, `mzsr` protocol) and wall time per image (training + inference) on this machine. "
+        "Raw: `" + FLAGS.out + "/`. A dash: not run yet.",
+        "",
+        "| candidate | settings | precision | " + " | ".join(f"{i} PSNR-Y" for i in images)
+        + " | mean PSNR-Y | minutes per image |",
+        "|---|---|---|" + "---|" * len(images) + "---|---|",
+    ]
+    for label in labels:
+        runs = [by.get((label, i)) for i in images]
+        done = [r for r in runs if r]
+        c = done[0]["config"]
+        settings = (f"{c['iterations']} its, {c['batch_size']} x {c['crop_size']}^2, "
+                    f"lr/2 every {c['lr_halve_every']}")
+        cells = [f"{r['mzsr']['psnr_y']:.2f}" if r else "-" for r in runs]
+        mean = (f"{sum(r['mzsr']['psnr_y'] for r in done) / len(done):.2f}"
+                if len(done) == len(runs) else "-")
+        minutes = sum(r["wall_s"] for r in done) / len(done) / 60
+        lines.append(f"| `{label}` | {settings} | {done[0]['dtype_policy']} | "
+                     + " | ".join(cells) + f" | {mean} | {minutes:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv):
+    del argv
+    os.makedirs(FLAGS.out, exist_ok=True)
+    if not FLAGS.table_only:
+        for text in FLAGS.candidates:
+            label, config = parse_candidate(text)
+            for image in FLAGS.images:
+                path = os.path.join(FLAGS.out, f"{label}_{image}.json")
+                if os.path.exists(path):
+                    continue
+                result = run_one(label, config, image)
+                with open(path + ".tmp", "w") as f:
+                    json.dump(result, f, indent=2)
+                os.replace(path + ".tmp", path)
+                print(f"{label} {image}: {result['mzsr']['psnr_y']:.2f} dB, {result['wall_s']} s",
+                      flush=True)
+    results = []
+    for name in sorted(os.listdir(FLAGS.out)):
+        if name.endswith(".json"):
+            with open(os.path.join(FLAGS.out, name)) as f:
+                results.append(json.load(f))
+    order = [parse_candidate(t)[0] for t in FLAGS.candidates]
+    results.sort(key=lambda r: order.index(r["candidate"]) if r["candidate"] in order else 99)
+    body = table(results)
+    report.replace_section(FLAGS.markdown, "Time to quality", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    app.run(main)
