@@ -13,9 +13,9 @@ def test_identical_images_and_known_offset(rng):
     assert metrics.psnr(hr, hr, "mzsr") == float("inf")
     assert metrics.psnr(hr, hr, "paper") == float("inf")
     assert metrics.ssim(hr, hr, "paper") == pytest.approx(1.0)
-    hr = np.full((20, 24, 3), 0.5)
-    sr = hr + 10 / 255  # every channel +10 levels: Y moves by (65.481+128.553+24.966)*10/255
-    dy = 219.0 * 10 / 255
+    hr = np.full((20, 24, 3), 128 / 255)
+    sr = hr + 10 / 255  # +10 levels in R, G, B: Y from round(125.93) = 126 to round(134.52) = 135
+    dy = 9.0
     assert metrics.psnr(sr, hr, "mzsr") == pytest.approx(10 * np.log10(255**2 / dy**2))
     assert metrics.psnr(sr, hr, "paper") == pytest.approx(10 * np.log10(255**2 / 100))
 

@@ -2,7 +2,8 @@
 
 ``mzsr`` (every published g20 number): GT cropped to a multiple of the scale,
 SR and GT rounded to uint8, Y of BT.601 as MATLAB's ``rgb2ycbcr``
-(16 + 65.481 R + 128.553 G + 24.966 B, RGB in [0, 1]), ``scale`` pixels shaved
+(16 + 65.481 R + 128.553 G + 24.966 B, RGB in [0, 1], rounded to uint8 as
+MATLAB does for uint8 images), ``scale`` pixels shaved
 at each border, PSNR with peak 255, SSIM with an 11x11 Gaussian window
 (sigma 1.5), K1 = 0.01, K2 = 0.03, valid region.
 
@@ -40,7 +41,8 @@ def _prepare(sr, hr, protocol, scale):
     sr = np.round(np.clip(sr, 0, 1) * 255.0) / 255.0
     hr = np.round(np.clip(hr, 0, 1) * 255.0) / 255.0
     crop = (slice(scale, -scale), slice(scale, -scale))
-    return rgb_to_y(sr)[crop], rgb_to_y(hr)[crop]
+    # MATLAB's rgb2ycbcr on uint8 images returns uint8 Y: round it too.
+    return np.round(rgb_to_y(sr))[crop], np.round(rgb_to_y(hr))[crop]
 
 
 def psnr(sr, hr, protocol="mzsr", scale=2):
