@@ -29,10 +29,9 @@ import subprocess
 import sys
 import time
 
-from absl import app, flags
-
 import keras
 import tensorflow as tf
+from absl import app, flags
 
 import zsrgan_tf
 from zsrgan_tf import flops, precision, report

@@ -78,7 +78,7 @@ def table(results):
     images = FLAGS.images
     by = {(r["candidate"], r["image"]): r for r in results}
     lines = [
-        f"Set5 g20 x2 inputs, seed 0, final iteration, no ground truth in training. PSNR-Y "
+        "Set5 g20 x2 inputs, seed 0, final iteration, no ground truth in training. PSNR-Y "
         "(dB, `mzsr` protocol) and wall time per image (training + inference) on this machine. "
         "Raw: `" + FLAGS.out + "/`. A dash: not run yet.",
         "",

@@ -7,9 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import REPO
+from PIL import Image
 
 SCRIPT = os.path.join(REPO, "scripts", "train_one.py")
 

@@ -4,9 +4,8 @@ import os
 import re
 
 import numpy as np
-from PIL import Image
-
 from conftest import REPO
+from PIL import Image
 
 
 def test_readme_fit_example_runs(tmp_path, monkeypatch, baby_lr):

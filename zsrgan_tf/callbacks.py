@@ -12,7 +12,7 @@ import keras
 
 
 def _clock(seconds):
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 

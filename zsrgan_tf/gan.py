@@ -11,8 +11,13 @@ from zsrgan_tf.models import PACKAGE, Discriminator, Generator
 LOSS_NAMES = ("l_g_pix", "l_g_percep", "l_g_gan", "l_d")
 
 
-def make_optimizer(config=TrainConfig()):
-    """Adam with the paper's step decay: lr halved after every ``lr_halve_every`` steps."""
+def make_optimizer(config=None):
+    """Adam with the paper's step decay: lr halved after every ``lr_halve_every`` steps.
+
+    Args:
+      config: a ``TrainConfig`` (default: the paper's settings).
+    """
+    config = config or TrainConfig()
     schedule = keras.optimizers.schedules.ExponentialDecay(
         config.learning_rate, config.lr_halve_every, 0.5, staircase=True
     )

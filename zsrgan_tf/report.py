@@ -33,7 +33,10 @@ def machine():
 
 def replace_section(path, title, body):
     """Replaces (or appends) the ``## title`` section of a Markdown file with ``body``."""
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    text = "# Benchmarks\n"
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
     section = f"## {title}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
