@@ -1,14 +1,18 @@
 """scripts/train_one.py end to end in a subprocess: outputs, exit codes, messages."""
 
+import csv
 import json
 import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 from conftest import REPO
 from PIL import Image
+
+import zsrgan_tf
 
 SCRIPT = os.path.join(REPO, "scripts", "train_one.py")
 
@@ -22,8 +26,9 @@ def _run(*args, cwd):
 
 @pytest.fixture(scope="module")
 def tiny_png(tmp_path_factory, baby_lr):
+    """A real 83 x 71 (odd-sized) crop of Set5 'baby' LR."""
     path = tmp_path_factory.mktemp("in") / "tiny.png"
-    Image.fromarray(np.round(baby_lr[70:142, 100:180] * 255).astype(np.uint8)).save(path)
+    Image.fromarray(np.round(baby_lr[70:141, 100:183] * 255).astype(np.uint8)).save(path)
     return str(path)
 
 
@@ -34,15 +39,26 @@ def test_train_one_writes_all_outputs(tiny_png, tmp_path):
     assert code == 0, stderr
     png = out / "tiny_x2.png"
     assert stdout.strip() == str(png)
-    assert Image.open(png).size == (160, 144)
+    assert Image.open(png).size == (166, 142)
     run = out / "tiny_x2"
     assert sorted(os.listdir(run)) == ["config.json", "generator.keras", "losses.csv"]
     record = json.loads((run / "config.json").read_text())
-    assert record["preset"] == "cpu" and record["config"]["iterations"] == 3
-    assert record["config"]["seed"] == 0 and record["wall_seconds"] > 0
+    assert record["preset"] == "cpu"
+    assert record["config"] == zsrgan_tf.preset("cpu", iterations=3).to_dict()
+    assert record["wall_seconds"] > 0 and record["execution"]["train_step_traces"] <= 2
     assert {"tensorflow", "keras", "numpy", "zsrgan_tf"} <= set(record["versions"])
-    rows = (run / "losses.csv").read_text().splitlines()
-    assert rows[0].split(",")[:3] == ["iteration", "seconds", "g_lr"] and len(rows) == 4
+    with open(run / "losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["iteration"]) for r in rows] == [1, 2, 3]
+    assert all(float(r["g_lr"]) == 1e-3 for r in rows)
+    assert all(np.isfinite(float(r[k])) for r in rows for k in ("l_d", "l_g_pix"))
+
+    # The saved generator reproduces the PNG.
+    generator = keras.saving.load_model(run / "generator.keras")
+    lr = zsrgan_tf.read_image(tiny_png)
+    sr = generator(zsrgan_tf.upscale_bicubic(lr, 2)[None])[0].numpy()
+    png_pixels = np.asarray(Image.open(png)).astype(int)
+    assert np.abs(np.round(np.clip(sr, 0, 1) * 255) - png_pixels).max() <= 1
     assert "iter 3/3" in stderr and "ETA" in stderr
     assert not [f for f in os.listdir(out) if f.startswith(".")]  # no temporary leftovers
 
@@ -62,7 +78,7 @@ def test_train_one_writes_all_outputs(tiny_png, tmp_path):
         (lambda d: d, "is a directory"),
         (lambda d: _write(d / "notes.png", b"this is not an image"), "not an image file"),
         (lambda d: _write(d / "cut.png", _png_bytes()[:300]), "cannot read image"),
-        (lambda d: _small_png(d / "small.png"), "needs a short side >= 64 px"),
+        (lambda d: _small_png(d / "small.png"), "image is 100x40 (width x height); x2 needs"),
     ],
     ids=["missing", "directory", "not-an-image", "truncated", "too-small"],
 )
@@ -76,9 +92,22 @@ def test_bad_input_is_one_line_exit_2(tmp_path, make, message):
     assert stdout == ""
 
 
-def test_bad_scale_is_one_line_exit_2(tiny_png, tmp_path):
-    code, _, stderr = _run("--image", tiny_png, "--scale", "5", cwd=tmp_path)
-    assert code == 2 and stderr.strip() == "error: --scale 5: must be one of (2, 3, 4)"
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--scale", "5"], "error: --scale 5: must be one of (2, 3, 4)"),
+        (["--scale", "two"], "error: flag --scale=two: invalid literal for int() with base 10"),
+        (["--preset", "fast"], "error: flag --preset=fast: value should be one of <cpu|paper>"),
+        (["--seed", "-1"], "error: seed must be in [0, 2**32), got -1"),
+        (["--iterations", "0"], "error: iterations, batch_size and lr_halve_every must be >= 1"),
+        (["--no_such_flag"], "error: Unknown command line flag 'no_such_flag'"),
+    ],
+    ids=["scale-5", "scale-text", "preset", "seed", "iterations", "unknown-flag"],
+)
+def test_bad_flags_are_one_line_exit_2(tiny_png, tmp_path, args, message):
+    code, _, stderr = _run("--image", tiny_png, *args, cwd=tmp_path)
+    lines = stderr.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(message), stderr
 
 
 def _write(path, blob):

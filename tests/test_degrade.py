@@ -54,3 +54,10 @@ def test_cubic_kernel_values():
     np.testing.assert_allclose(
         degrade.cubic(x).numpy(), [1.0, 0.5625, 0.0, -0.0625, 0.0, 0.5625], atol=1e-7
     )
+
+
+@pytest.mark.parametrize("size", [(5, 7), (8, 9), (40, 31)])
+def test_upscale_equals_exact_matrices_at_any_size(size, rng):
+    image = rng.random((*size, 3)).astype(np.float32)
+    exact = degrade.imresize(image, (2 * size[0], 2 * size[1])).numpy()
+    np.testing.assert_allclose(degrade.upscale_bicubic(image, 2).numpy(), exact, atol=1e-5)

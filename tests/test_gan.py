@@ -35,7 +35,8 @@ def test_fit_updates_both_networks_and_reports_losses(small_lr):
     for a, b in zip(vgg0, model.vgg.weights):  # frozen
         np.testing.assert_array_equal(a, b.numpy())
     assert int(model.g_optimizer.iterations) == int(model.d_optimizer.iterations) == 3
-    assert float(model.g_optimizer.learning_rate) == pytest.approx(5e-4)  # halved after 2 steps
+    # Step indices 0, 1, 2 with halving every 2: rates 1e-3, 5e-4, 5e-4; next (3): 2.5e-4.
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(2.5e-4)
 
     sr = model.upscale(small_lr)
     assert sr.shape == (144, 160, 3) and sr.dtype == np.float32
@@ -73,3 +74,11 @@ def test_train_on_image_is_reproducible(small_lr):
     a = zsrgan_tf.train_on_image(small_lr, config)[0].upscale(small_lr)
     b = zsrgan_tf.train_on_image(small_lr, config)[0].upscale(small_lr)
     np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_step_halving_is_the_paper_codes_schedule():
+    schedule = gan.StepHalving(1e-3, 500)
+    rates = {step: float(schedule(step)) for step in (0, 498, 499, 998, 999, 1999)}
+    assert rates == pytest.approx(
+        {0: 1e-3, 498: 1e-3, 499: 5e-4, 998: 5e-4, 999: 2.5e-4, 1999: 6.25e-5}
+    )

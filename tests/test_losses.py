@@ -11,6 +11,7 @@ def test_l1_is_mean_absolute_error():
     b = np.full((2, 4, 4, 3), 0.25, np.float32)
     assert float(losses.l1_loss(a, b)) == pytest.approx(0.25)
     assert losses.l1_loss(a, b).dtype == "float32"
+    assert float(losses.pixel_loss(a, b)) == pytest.approx(0.5)  # in [-1, 1] units
 
 
 def test_gan_losses_are_bce_of_sigmoid():
@@ -27,3 +28,4 @@ def test_discriminator_loss_is_finite_when_saturated():
     fake = np.full((1, 5, 5, 1), -200.0, np.float32)
     assert float(losses.discriminator_loss(real, fake)) == pytest.approx(0.0, abs=1e-6)
     assert float(losses.generator_adversarial_loss(fake)) == pytest.approx(200.0, rel=1e-4)
+

@@ -20,6 +20,12 @@ def import_tensorflow_quietly():
     os.dup2(devnull, 2)
     try:
         import tensorflow  # noqa: F401
+    except ModuleNotFoundError as e:
+        if e.name != "tensorflow":
+            raise
+        raise ImportError(
+            "zsrgan_tf needs TensorFlow: pip install 'zsrgan-tf[cpu]' (or '[gpu]')"
+        ) from None
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -5,6 +5,7 @@ so that the logs of each epoch are exactly the losses of one iteration.
 """
 
 import csv
+import math
 import sys
 import time
 
@@ -17,7 +18,8 @@ def _clock(seconds):
 
 
 class LossLog(keras.callbacks.Callback):
-    """Writes one CSV row per iteration: iteration, seconds since start, lr, losses.
+    """Writes one CSV row per iteration: iteration, seconds since start, the
+    generator's learning rate used in that iteration, losses.
 
     Args:
       file: an open text file (the caller owns it and makes the write atomic).
@@ -32,14 +34,16 @@ class LossLog(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.lr = float(self.model.g_optimizer.learning_rate)  # the rate this step uses
+
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
         if self.writer is None:
             self.writer = csv.writer(self.file)
             self.writer.writerow(["iteration", "seconds", "g_lr", *sorted(logs)])
-        lr = self.model.g_optimizer.learning_rate
         self.writer.writerow(
-            [epoch + 1, f"{time.perf_counter() - self.start:.3f}", f"{float(lr):.6g}"]
+            [epoch + 1, f"{time.perf_counter() - self.start:.3f}", f"{self.lr:.6g}"]
             + [f"{float(logs[k]):.6g}" for k in sorted(logs)]
         )
 
@@ -80,3 +84,19 @@ class Progress(keras.callbacks.Callback):
         end = "\n" if not self.stream.isatty() or done == self.iterations else ""
         self.stream.write(("\r\033[K" if self.stream.isatty() else "") + line + end)
         self.stream.flush()
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training at the first iteration whose losses are not finite.
+
+    ``diverged_at`` is then that 1-based iteration (None while all are finite).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.diverged_at = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not all(math.isfinite(float(v)) for v in (logs or {}).values()):
+            self.diverged_at = epoch + 1
+            self.model.stop_training = True

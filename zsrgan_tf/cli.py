@@ -6,8 +6,9 @@ Writes ``<output_dir>/<stem>_x<scale>.png`` (the SR image) and the folder
 iteration). Existing outputs are kept unless ``--overwrite``; everything is
 written to temporary names and renamed when complete.
 
-Errors in the input or outputs print one line ``error: <file>: <problem>`` and
-exit with code 2.
+Errors in the input, flags or outputs print one line ``error: <file>: <problem>``
+and exit with code 2; a diverged training run (non-finite loss) exits with 1 and
+writes nothing.
 """
 
 import datetime
@@ -51,6 +52,10 @@ class UsageError(Exception):
     """A problem with the command line's files or values; one line, exit code 2."""
 
 
+class TrainingError(Exception):
+    """Training failed (diverged); one line, exit code 1."""
+
+
 def _versions():
     return {
         "zsrgan_tf": zsrgan_tf.__version__,
@@ -67,7 +72,7 @@ def _sha256(path):
 
 
 def _prepare_outputs(output_dir, name, overwrite):
-    """Checks the output paths; returns ``(png_path, run_dir)``."""
+    """Checks the output paths before training; returns ``(png_path, run_dir)``."""
     try:
         os.makedirs(output_dir, exist_ok=True)
     except OSError as e:
@@ -83,27 +88,65 @@ def _prepare_outputs(output_dir, name, overwrite):
     return png_path, run_dir
 
 
-def _replace_dir(tmp_dir, run_dir):
-    """Moves the finished ``tmp_dir`` to ``run_dir``, replacing an old one."""
+def _publish(tmp_dir, run_dir, png_path, overwrite):
+    """Moves a finished run into place: the folder first, then its PNG out of it.
+
+    Each step is a rename within ``output_dir``; an old folder replaced under
+    ``--overwrite`` is restored if the new one cannot be moved in.
+    """
+    if not overwrite:
+        for path in (png_path, run_dir):
+            if os.path.exists(path):
+                raise UsageError(f"{path}: appeared while training; results kept in {tmp_dir}")
     old = None
     if os.path.exists(run_dir):
         old = tempfile.mkdtemp(prefix=".old-", dir=os.path.dirname(run_dir))
         os.replace(run_dir, os.path.join(old, "run"))
-    os.replace(tmp_dir, run_dir)
+    try:
+        os.replace(tmp_dir, run_dir)
+    except OSError:
+        if old:
+            os.replace(os.path.join(old, "run"), run_dir)
+            os.rmdir(old)
+        raise
+    os.replace(os.path.join(run_dir, os.path.basename(png_path)), png_path)
     if old:
         shutil.rmtree(old)
+
+
+def _record(image_path, lr, config, preset_name, png_path, sr, model, history, t0, started):
+    """The contents of config.json."""
+    return {
+        "preset": preset_name,
+        "config": config.to_dict(),
+        "input": {
+            "path": os.path.abspath(image_path),
+            "sha256": _sha256(image_path),
+            "height": lr.shape[0],
+            "width": lr.shape[1],
+        },
+        "output": {"image": os.path.abspath(png_path), "height": sr.shape[0],
+                   "width": sr.shape[1]},
+        "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
+        "execution": {
+            "dtype_policy": model.generator.dtype_policy.name,
+            "xla": bool(model.jit_compile),
+            "train_step_traces": model.train_step_traces,
+        },
+        "started_utc": started.isoformat(timespec="seconds"),
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+        "versions": _versions(),
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+    }
 
 
 def run(image_path, config, preset_name, output_dir, overwrite):
     """Trains on ``image_path`` and writes all outputs; returns the PNG path."""
     lr = imaging.read_image(image_path)
-    height, width = lr.shape[:2]
-    needed = data.min_image_side(config.scale, config.min_father_side)
-    if min(height, width) < needed:
-        raise UsageError(
-            f"{image_path}: image is {width}x{height}; x{config.scale} needs a short side "
-            f">= {needed} px"
-        )
+    try:
+        data.check_image_size(lr.shape[0], lr.shape[1], config.scale, config.min_father_side)
+    except ValueError as e:
+        raise UsageError(f"{image_path}: {e}") from None
     stem = os.path.splitext(os.path.basename(image_path))[0]
     png_path, run_dir = _prepare_outputs(output_dir, f"{stem}_x{config.scale}", overwrite)
 
@@ -112,45 +155,30 @@ def run(image_path, config, preset_name, output_dir, overwrite):
         os.chmod(tmp_dir, 0o777 & ~imaging.umask())
         started = datetime.datetime.now(datetime.timezone.utc)
         t0 = time.perf_counter()
+        guard = callbacks.DivergenceGuard()
         with open(os.path.join(tmp_dir, "losses.csv"), "w", newline="") as log:
             model, history = train.train_on_image(
                 lr,
                 config,
-                [callbacks.Progress(config.iterations), callbacks.LossLog(log)],
+                [callbacks.Progress(config.iterations), callbacks.LossLog(log), guard],
             )
-        train_seconds = time.perf_counter() - t0
         sr = model.upscale(lr)
+        if guard.diverged_at or not numpy.isfinite(sr).all():
+            raise TrainingError(
+                f"{image_path}: training diverged (non-finite loss at iteration "
+                f"{guard.diverged_at}); nothing written. Try another --seed or "
+                "--precision float32"
+            )
         model.generator.save(os.path.join(tmp_dir, "generator.keras"))
-        record = {
-            "preset": preset_name,
-            "config": config.to_dict(),
-            "input": {
-                "path": os.path.abspath(image_path),
-                "sha256": _sha256(image_path),
-                "height": height,
-                "width": width,
-            },
-            "output": {"image": os.path.abspath(png_path), "height": sr.shape[0],
-                       "width": sr.shape[1]},
-            "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
-            "execution": {
-                "dtype_policy": model.generator.dtype_policy.name,
-                "xla": bool(model.jit_compile),
-                "train_step_traces": model.train_step_traces,
-            },
-            "started_utc": started.isoformat(timespec="seconds"),
-            "train_seconds": round(train_seconds, 2),
-            "wall_seconds": round(time.perf_counter() - t0, 2),
-            "versions": _versions(),
-            "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
-        }
+        imaging.write_png(os.path.join(tmp_dir, os.path.basename(png_path)), sr)
+        record = _record(image_path, lr, config, preset_name, png_path, sr, model, history, t0,
+                         started)
         with open(os.path.join(tmp_dir, "config.json"), "w") as f:
             json.dump(record, f, indent=2)
-        imaging.write_png(png_path, sr)
-        _replace_dir(tmp_dir, run_dir)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
+    _publish(tmp_dir, run_dir, png_path, overwrite)
     return png_path
 
 
@@ -165,17 +193,33 @@ def main(argv):
             raise UsageError(f"--scale {FLAGS.scale}: must be one of {config_lib.SCALES}")
         overrides = {"scale": FLAGS.scale, "seed": FLAGS.seed, "precision": FLAGS.precision}
         if FLAGS.iterations is not None:
-            if FLAGS.iterations < 1:
-                raise UsageError(f"--iterations {FLAGS.iterations}: must be >= 1")
             overrides["iterations"] = FLAGS.iterations
-        config = config_lib.preset(FLAGS.preset, **overrides)
+        try:
+            config = config_lib.preset(FLAGS.preset, **overrides)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
         png_path = run(FLAGS.image, config, FLAGS.preset, FLAGS.output_dir, FLAGS.overwrite)
     except (UsageError, ImageError, WeightsError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except TrainingError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"error: {e.filename}: {e.strerror}", file=sys.stderr)
         return 2
     print(png_path)
     return 0
 
 
+def _parse_flags(argv):
+    """absl flag parsing with the tool's convention: one line and exit code 2 on error."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
 def entry_point():
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)

@@ -32,8 +32,8 @@ class TrainConfig:
         weights expect it) or the paper code's un-normalised input (False).
       seed: seeds weight init and the father/son sampler.
       precision: "auto" (by device, see ``precision``), "float32",
-        "mixed_bfloat16" or "mixed_float16". Not a method setting: it changes
-        speed, and numerics only within the quality guard of docs/BENCHMARKS.md.
+        "mixed_bfloat16" or "mixed_float16". An execution setting, not part of
+        the method: "float32" reproduces the paper's arithmetic.
     """
 
     scale: int = 2
@@ -59,6 +59,8 @@ class TrainConfig:
             raise ValueError(f"scale must be one of {SCALES}, got {self.scale}")
         if self.iterations < 1 or self.batch_size < 1 or self.lr_halve_every < 1:
             raise ValueError("iterations, batch_size and lr_halve_every must be >= 1")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.min_father_side < 64 or self.crop_size < self.min_father_side:

@@ -16,7 +16,8 @@ materialising either full image.
 import numpy as np
 import tensorflow as tf
 
-from zsrgan_tf import degrade
+from zsrgan_tf import degrade, imaging, precision
+from zsrgan_tf.config import TrainConfig
 
 # The paper's batch: each rotation by 0/90/180/270 degrees as is, flipped
 # left-right and flipped up-down: 12 copies, 8 distinct transforms.
@@ -26,6 +27,16 @@ _N_COPIES = 12
 def min_image_side(scale, min_father_side=64):
     """Smallest short side (pixels) an input image needs for training at ``scale``."""
     return -(-min_father_side // scale) * scale
+
+
+def check_image_size(height, width, scale, min_father_side=64):
+    """Raises ``ValueError`` (message "image is WxH; ...") if too small to train at ``scale``."""
+    needed = min_image_side(scale, min_father_side)
+    if min(height, width) < needed:
+        raise ValueError(
+            f"image is {width}x{height} (width x height); x{scale} needs a short side "
+            f">= {needed} px"
+        )
 
 
 def father_sizes(height, width, scale, min_father_side=64):
@@ -46,14 +57,11 @@ def father_sizes(height, width, scale, min_father_side=64):
       are likelier).
 
     Raises:
-      ValueError: the image is smaller than ``min_image_side``.
+      ValueError: the image is smaller than ``min_image_side`` (see ``check_image_size``).
     """
+    check_image_size(height, width, scale, min_father_side)
     short, long_ = min(height, width), max(height, width)
     first = min_image_side(scale, min_father_side)
-    if short < first:
-        raise ValueError(
-            f"image is {height}x{width}; training at x{scale} needs a short side >= {first} px"
-        )
     shorts = np.arange(first, short + 1, scale)
     longs = np.round(shorts * long_ / short / scale).astype(int) * scale
     longs = np.minimum(longs, long_ // scale * scale)
@@ -84,7 +92,7 @@ def _crop_matrices(in_size, father_size, scale, start, crop):
     father = degrade.resize_matrix(in_size, father_size, tf.float64)
     down = degrade.resize_matrix(father_size, father_size // scale, tf.float64)
     up = degrade.resize_matrix(father_size // scale, father_size, tf.float64)
-    son = tf.matmul(up[start : start + crop], tf.matmul(down, father))
+    son = tf.matmul(tf.matmul(up[start : start + crop], down), father)  # cheapest order
     return father[start : start + crop], son
 
 
@@ -116,15 +124,17 @@ def crop_pair(image, father_size, corner, crop, scale):
 
 def father_son_dataset(
     image,
-    scale=2,
-    crop_size=128,
-    batch_size=12,
-    noise_sigma=0.05,
-    min_father_side=64,
-    seed=0,
-    crop_multiple=1,
+    scale=TrainConfig.scale,
+    crop_size=TrainConfig.crop_size,
+    batch_size=TrainConfig.batch_size,
+    noise_sigma=TrainConfig.noise_sigma,
+    min_father_side=TrainConfig.min_father_side,
+    seed=TrainConfig.seed,
+    crop_multiple=None,
 ):
     """An endless dataset of ``(son, father)`` training batches from one image.
+
+    Defaults are the paper's (``TrainConfig``).
 
     Args:
       image: the low-resolution test image, array ``(H, W, 3)``, float in [0, 1]
@@ -138,7 +148,8 @@ def father_son_dataset(
       seed: int; batch ``i`` depends only on ``(seed, i)``.
       crop_multiple: round the crop side down to a multiple of this (1: the
         paper's exact sides). With 16, at most 5 crop shapes occur (64-128),
-        so a compiler that specialises on shapes (XLA) compiles at most 5 times.
+        so XLA, which compiles once per shape, compiles at most 5 times.
+        None: 16 where Keras turns XLA on by default (GPUs), else 1.
 
     Returns:
       ``tf.data.Dataset`` of ``(son, father)``, each float32
@@ -146,10 +157,9 @@ def father_son_dataset(
       generator's input (already at father size) and the father its target;
       fathers are in [0, 1] up to bicubic overshoot, sons also carry the noise.
     """
-    image = np.asarray(image)
-    if np.issubdtype(image.dtype, np.integer):
-        image = image / 255.0
-    image = tf.constant(image, tf.float32)
+    if crop_multiple is None:
+        crop_multiple = precision.XLA_CROP_MULTIPLE if precision.use_xla() else 1
+    image = tf.constant(imaging.to_float(image))
     height, width = int(image.shape[0]), int(image.shape[1])
     sizes, probs = father_sizes(height, width, scale, min_father_side)
     sizes = tf.constant(sizes)

@@ -65,8 +65,10 @@ def resize_matrix(in_size, out_size, dtype=tf.float32):
     period = 2 * in_size
     zero_based = tf.math.floormod(tf.cast(index, tf.int32) - 1, period)
     zero_based = tf.where(zero_based < in_size, zero_based, period - 1 - zero_based)
-    matrix = tf.reduce_sum(
-        tf.one_hot(zero_based, in_size, dtype=tf.float64) * weights[:, :, None], axis=1
+    # Scatter the taps into a dense (out, in) matrix; repeated indices add up.
+    rows = tf.broadcast_to(tf.range(out_size)[:, None], tf.shape(zero_based))
+    matrix = tf.scatter_nd(
+        tf.stack([rows, zero_based], axis=-1), weights, tf.stack([out_size, in_size])
     )
     return tf.cast(matrix, dtype)
 
@@ -107,16 +109,42 @@ def imresize(image, size):
     return apply_separable(image, resize_matrix(h, size[0]), resize_matrix(w, size[1]))
 
 
+# Symmetric padding used by ``upscale_bicubic``: well beyond the 2-pixel reach
+# of the cubic kernel when upscaling.
+_PAD = 8
+
+
 def upscale_bicubic(image, scale):
     """MATLAB ``imresize(image, scale, 'bicubic')`` for an integer ``scale``.
+
+    Images with both sides >= 8 are padded symmetrically by 8 pixels, resized
+    by ``tf.image.resize`` (bicubic with antialias=True, the Keys a = -0.5
+    kernel; half-pixel centres) and
+    cropped, which equals MATLAB's ``imresize`` for integer upscaling (tested
+    to 1e-5) at O(pixels) cost, so whole photos can be upscaled. Smaller
+    images use the exact matrices of ``imresize``.
 
     Args:
       image: float tensor ``(H, W, C)`` or ``(N, H, W, C)``, values in [0, 1].
       scale: integer upscaling factor (2, 3, 4, ...).
 
     Returns:
-      Tensor of spatial size ``(scale * H, scale * W)``, not clipped.
+      float32 tensor of spatial size ``(scale * H, scale * W)``, not clipped.
     """
     image = tf.convert_to_tensor(image, tf.float32)
-    shape = tf.shape(image)
-    return imresize(image, (shape[-3] * scale, shape[-2] * scale))
+    batched = image if image.shape.rank == 4 else image[None]
+    shape = tf.shape(batched)
+    h, w = shape[1], shape[2]
+
+    def padded_resize():
+        padded = tf.pad(batched, [[0, 0], [_PAD, _PAD], [_PAD, _PAD], [0, 0]], "SYMMETRIC")
+        size = tf.stack([(h + 2 * _PAD) * scale, (w + 2 * _PAD) * scale])
+        out = tf.image.resize(padded, size, "bicubic", antialias=True)
+        return out[:, _PAD * scale : (_PAD + h) * scale, _PAD * scale : (_PAD + w) * scale]
+
+    out = tf.cond(
+        tf.minimum(h, w) >= _PAD,
+        padded_resize,
+        lambda: imresize(batched, tf.stack([h * scale, w * scale])),
+    )
+    return out if image.shape.rank == 4 else out[0]

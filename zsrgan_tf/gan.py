@@ -4,23 +4,41 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zsrgan_tf import degrade, losses, vgg
+from zsrgan_tf import degrade, imaging, losses, vgg
 from zsrgan_tf.config import TrainConfig
 from zsrgan_tf.models import PACKAGE, Discriminator, Generator
 
 LOSS_NAMES = ("l_g_pix", "l_g_percep", "l_g_gan", "l_d")
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class StepHalving(keras.optimizers.schedules.LearningRateSchedule):
+    """The paper code's schedule: ``lr(step) = initial / 2 ** ((step + 1) // every)``.
+
+    ``step`` is the 0-based index of the update, so with ``every`` = 500 updates
+    0-498 use ``initial``, 499-998 ``initial / 2``, ..., and 1999 ``initial / 16``.
+    """
+
+    def __init__(self, initial, every):
+        self.initial = initial
+        self.every = every
+
+    def __call__(self, step):
+        halvings = (tf.cast(step, tf.int64) + 1) // self.every
+        return self.initial * tf.pow(0.5, tf.cast(halvings, tf.float32))
+
+    def get_config(self):
+        return {"initial": self.initial, "every": self.every}
+
+
 def make_optimizer(config=None):
-    """Adam with the paper's step decay: lr halved after every ``lr_halve_every`` steps.
+    """Adam with the paper's betas and ``StepHalving`` schedule.
 
     Args:
       config: a ``TrainConfig`` (default: the paper's settings).
     """
     config = config or TrainConfig()
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        config.learning_rate, config.lr_halve_every, 0.5, staircase=True
-    )
+    schedule = StepHalving(config.learning_rate, config.lr_halve_every)
     return keras.optimizers.Adam(schedule, beta_1=config.beta_1, beta_2=config.beta_2)
 
 
@@ -31,7 +49,7 @@ class ZSRGAN(keras.Model):
     ``fit`` takes ``(son, father)`` batches (see ``father_son_dataset``); each
     step updates the discriminator once on ``0.5 * [BCE(D(HR), 1) + BCE(D(SR), 0)]``,
     then the generator once on
-    ``lambda_pix * L1(SR, HR) + lambda_percep * L1(VGG(SR), VGG(HR)) + lambda_gan * BCE(D(SR), 1)``
+    ``lambda_pix * L_Rec + lambda_percep * L1(VGG(SR), VGG(HR)) + lambda_gan * BCE(D(SR), 1)``
     with the updated discriminator (paper eq. 4-5). A zero weight skips its
     network: ``lambda_gan=0`` trains no discriminator (the paper's ZSSR baseline).
 
@@ -46,21 +64,23 @@ class ZSRGAN(keras.Model):
         (True), or un-normalised RGB in [0, 1] (False); see ``TrainConfig``.
       generator, discriminator: networks to train; new ones by default.
 
+    ``L_Rec`` is ``losses.pixel_loss`` (L1 in the paper's [-1, 1] units).
+
     Example:
-      >>> model = ZSRGAN.from_config_object(TrainConfig(iterations=10))
-      >>> model.compile()
+      >>> model = ZSRGAN()
+      >>> model.compile()  # the paper's Adam and schedule for both networks
       >>> model.fit(father_son_dataset(lr), steps_per_epoch=10, epochs=1)
       >>> sr = model.upscale(lr)
     """
 
     def __init__(
         self,
-        scale=2,
-        lambda_pix=1.0,
-        lambda_percep=1.0,
-        lambda_gan=1.0,
-        d_loss_weight=0.5,
-        vgg_normalize=True,
+        scale=TrainConfig.scale,
+        lambda_pix=TrainConfig.lambda_pix,
+        lambda_percep=TrainConfig.lambda_percep,
+        lambda_gan=TrainConfig.lambda_gan,
+        d_loss_weight=TrainConfig.d_loss_weight,
+        vgg_normalize=TrainConfig.vgg_normalize,
         generator=None,
         discriminator=None,
         **kwargs,
@@ -81,7 +101,11 @@ class ZSRGAN(keras.Model):
 
     @classmethod
     def from_config_object(cls, config):
-        """A new model with the loss settings of a ``TrainConfig``."""
+        """New networks with the scale and loss settings of a ``TrainConfig``.
+
+        The optimisers (``make_optimizer(config)``) and the data
+        (``father_son_dataset``) take the rest of the config.
+        """
         return cls(
             scale=config.scale,
             lambda_pix=config.lambda_pix,
@@ -143,7 +167,7 @@ class ZSRGAN(keras.Model):
                 # D is updated first on the same SR (detached), as in the paper's code.
                 with tape.stop_recording():
                     l_d = self._discriminator_step(sr, father)
-            l_pix = losses.l1_loss(sr, father)
+            l_pix = losses.pixel_loss(sr, father)
             if self.lambda_percep:
                 l_percep = losses.l1_loss(self.vgg_features(sr), hr_features)
             if self.lambda_gan:
@@ -160,15 +184,12 @@ class ZSRGAN(keras.Model):
         """Super-resolves an LR image: MATLAB bicubic x``scale``, then the generator.
 
         Args:
-          lr: float array ``(H, W, 3)`` in [0, 1] (uint8 is divided by 255).
+          lr: float array ``(H, W, 3)`` in [0, 1] (integers: see ``imaging.to_float``).
 
         Returns:
           float32 numpy array ``(scale * H, scale * W, 3)`` clipped to [0, 1].
         """
-        lr = np.asarray(lr)
-        if np.issubdtype(lr.dtype, np.integer):
-            lr = lr / 255.0
-        upscaled = degrade.upscale_bicubic(tf.constant(lr, tf.float32)[None], self.scale)
+        upscaled = degrade.upscale_bicubic(imaging.to_float(lr)[None], self.scale)
         return np.clip(self.generator(upscaled, training=False)[0].numpy(), 0.0, 1.0)
 
     def get_config(self):
@@ -180,4 +201,13 @@ class ZSRGAN(keras.Model):
             "lambda_gan": self.lambda_gan,
             "d_loss_weight": self.d_loss_weight,
             "vgg_normalize": self.vgg_normalize,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
         }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

@@ -4,7 +4,7 @@ import os
 import tempfile
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 
 class ImageError(ValueError):
@@ -17,7 +17,10 @@ class ImageError(ValueError):
 
 
 def read_image(path):
-    """Reads an image file as RGB.
+    """Reads an image file as RGB, upright.
+
+    The EXIF orientation is applied. 16-bit greyscale is scaled from
+    [0, 65535]; other modes are converted by Pillow (alpha is dropped).
 
     Args:
       path: file path.
@@ -26,7 +29,8 @@ def read_image(path):
       float32 array ``(H, W, 3)`` in [0, 1].
 
     Raises:
-      ImageError: missing, a directory, unreadable, not an image, or truncated.
+      ImageError: missing, a directory, unreadable, not an image, truncated,
+        or too large for Pillow's decompression-bomb limit.
     """
     if os.path.isdir(path):
         raise ImageError(path, "is a directory, expected an image file")
@@ -35,17 +39,33 @@ def read_image(path):
     try:
         with Image.open(path) as im:
             im.load()
+            im = ImageOps.exif_transpose(im)
+            if im.mode.startswith("I;16") or im.mode == "I":
+                gray = np.asarray(im, np.float32) / 65535.0
+                return np.repeat(gray[..., None], 3, axis=-1)
             rgb = np.asarray(im.convert("RGB"))
     except UnidentifiedImageError:
         raise ImageError(path, "not an image file (unrecognised format)") from None
+    except Image.DecompressionBombError as e:
+        raise ImageError(path, f"image too large ({e})") from None
     except OSError as e:
         raise ImageError(path, f"cannot read image ({e})") from None
     if rgb.size == 0:
         raise ImageError(path, "image has zero size")
-    return rgb.astype(np.float32) / 255.0
+    return to_float(rgb)
+
+
+def to_float(image):
+    """An image array as float32: integers are divided by their dtype's maximum
+    (uint8 by 255, uint16 by 65535); floats are taken to be in [0, 1] already."""
+    image = np.asarray(image)
+    if np.issubdtype(image.dtype, np.integer):
+        return (image / np.iinfo(image.dtype).max).astype(np.float32)
+    return image.astype(np.float32)
 
 
 def umask():
+    """The process umask (read without changing it)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

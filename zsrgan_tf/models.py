@@ -25,7 +25,7 @@ class Generator(keras.Model):
 
     Example:
       >>> g = Generator()
-      >>> g(np.zeros((1, 37, 53, 3), "float32")).shape
+      >>> g(keras.ops.zeros((1, 37, 53, 3))).shape
       TensorShape([1, 37, 53, 3])
     """
 

@@ -18,6 +18,9 @@ import tensorflow as tf
 from zsrgan_tf.config import PRECISIONS
 
 _BF16_CPU_FLAGS = {"amx_bf16", "avx512_bf16"}
+# XLA compiles once per input shape: crop sides rounded to multiples of 16
+# give at most 5 shapes (64, 80, ..., 128).
+XLA_CROP_MULTIPLE = 16
 
 
 @functools.lru_cache(maxsize=1)

