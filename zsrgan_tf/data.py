@@ -131,6 +131,7 @@ def father_son_dataset(
     min_father_side=TrainConfig.min_father_side,
     seed=TrainConfig.seed,
     crop_multiple=None,
+    start=0,
 ):
     """An endless dataset of ``(son, father)`` training batches from one image.
 
@@ -150,6 +151,7 @@ def father_son_dataset(
         paper's exact sides). With 16, at most 5 crop shapes occur (64-128),
         so XLA, which compiles once per shape, compiles at most 5 times.
         None: 16 where Keras turns XLA on by default (GPUs), else 1.
+      start: index of the first batch (to resume a run at that step).
 
     Returns:
       ``tf.data.Dataset`` of ``(son, father)``, each float32
@@ -187,7 +189,7 @@ def father_son_dataset(
         return son, father
 
     return (
-        tf.data.Dataset.range(np.iinfo(np.int64).max)
+        tf.data.Dataset.range(start, np.iinfo(np.int64).max)
         .map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )

@@ -1,13 +1,17 @@
 """Train a ZSRGAN on one image: dataset + model + optimisers + ``fit``."""
 
+import os
+
 import keras
 
+from zsrgan_tf import checkpoint as checkpoint_lib
 from zsrgan_tf import precision
 from zsrgan_tf.data import father_son_dataset
 from zsrgan_tf.gan import ZSRGAN, make_optimizer
 
 
-def train_on_image(lr, config, callbacks=(), jit_compile="auto"):
+def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None,
+                   checkpoint_every=100):
     """Trains a new image-specific model on ``lr`` with the settings of ``config``.
 
     One Keras epoch is one iteration (``steps_per_epoch=1``), so the history
@@ -21,12 +25,30 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto"):
       jit_compile: XLA for the train step; "auto" is on for GPUs only
         (``precision.use_xla``). Under XLA, crop sides are rounded down to
         multiples of ``precision.XLA_CROP_MULTIPLE`` so that only a few shapes compile.
+      checkpoint: optional ``.npz`` path. If it exists, training resumes from it
+        (the same settings are required); the state is saved there every
+        ``checkpoint_every`` iterations and after the last (see ``checkpoint``).
 
     Returns:
       ``(model, history)``: the trained ``ZSRGAN`` and the Keras ``History``.
     """
     keras.utils.set_random_seed(config.seed)  # weight init; the sampler is seeded below
     xla = precision.use_xla() if jit_compile == "auto" else jit_compile
+    with precision.policy_scope(precision.resolve(config.precision)):
+        model = ZSRGAN.from_config_object(config)
+    model.compile(
+        g_optimizer=make_optimizer(config),
+        d_optimizer=make_optimizer(config),
+        jit_compile=xla,
+    )
+    callbacks = list(callbacks)
+    done = 0
+    if checkpoint:
+        settings = {"config": config.to_dict(), "xla": bool(xla),
+                    "dtype_policy": model.generator.dtype_policy.name}
+        if os.path.exists(checkpoint):
+            done = checkpoint_lib.restore(model, checkpoint, settings)
+        callbacks.append(checkpoint_lib.Checkpointer(checkpoint, settings, checkpoint_every))
     dataset = father_son_dataset(
         lr,
         scale=config.scale,
@@ -36,19 +58,14 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto"):
         min_father_side=config.min_father_side,
         seed=config.seed,
         crop_multiple=precision.XLA_CROP_MULTIPLE if xla else 1,
-    )
-    with precision.policy_scope(precision.resolve(config.precision)):
-        model = ZSRGAN.from_config_object(config)
-    model.compile(
-        g_optimizer=make_optimizer(config),
-        d_optimizer=make_optimizer(config),
-        jit_compile=xla,
+        start=done,
     )
     history = model.fit(
         dataset,
         steps_per_epoch=1,
+        initial_epoch=done,
         epochs=config.iterations,
-        callbacks=list(callbacks),
+        callbacks=callbacks,
         shuffle=False,  # batch i depends only on (seed, i)
         verbose=0,
     )

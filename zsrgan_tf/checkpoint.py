@@ -1,0 +1,82 @@
+"""Resumable training: the whole training state of a ZSRGAN in one ``.npz`` file.
+
+The state is every variable of the generator, the discriminator (including
+BatchNorm statistics) and both optimisers (moments, step counters, loss
+scales). The father/son batches depend only on ``(seed, step)``, so a run
+restored at step k and continued is the same computation as an uninterrupted
+run. The file also stores the run's settings and refuses to resume a
+different run.
+"""
+
+import json
+import os
+
+import keras
+import numpy as np
+
+
+class CheckpointMismatch(ValueError):
+    """The checkpoint belongs to a run with other settings."""
+
+
+def _variables(model):
+    for optimizer, network in ((model.g_optimizer, model.generator),
+                               (model.d_optimizer, model.discriminator)):
+        if not optimizer.built:
+            optimizer.build(network.trainable_variables)
+    return (model.generator.weights + model.discriminator.weights
+            + model.g_optimizer.variables + model.d_optimizer.variables)
+
+
+def save(model, path, settings):
+    """Writes the training state atomically (temporary file, then rename).
+
+    Args:
+      model: a compiled ``ZSRGAN``.
+      path: the ``.npz`` file.
+      settings: JSON-serialisable description of the run (e.g. ``TrainConfig.to_dict()``).
+    """
+    arrays = {f"v{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_variables(model))}
+    arrays["settings"] = np.array(json.dumps(settings, sort_keys=True))
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def restore(model, path, settings):
+    """Loads the training state saved by ``save``; returns the number of steps done.
+
+    Raises:
+      CheckpointMismatch: the file was written for other settings or networks.
+    """
+    with np.load(path) as stored:
+        if str(stored["settings"]) != json.dumps(settings, sort_keys=True):
+            raise CheckpointMismatch(f"{path}: checkpoint of a run with other settings")
+        variables = _variables(model)
+        names = sorted(k for k in stored.files if k != "settings")
+        if len(names) != len(variables):
+            raise CheckpointMismatch(f"{path}: checkpoint holds other networks")
+        for variable, name in zip(variables, names):
+            variable.assign(stored[name])
+    return int(model.g_optimizer.iterations)
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves the training state every ``every`` iterations (= epochs) and after the last.
+
+    A state whose losses are not finite is never saved, so the file keeps the
+    last good state of a run that diverged.
+    """
+
+    def __init__(self, path, settings, every=100):
+        super().__init__()
+        self.path = path
+        self.settings = settings
+        self.every = every
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.params["epochs"]:
+            return
+        if all(np.isfinite(float(v)) for v in (logs or {}).values()):
+            save(self.model, self.path, self.settings)
