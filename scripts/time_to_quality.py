@@ -134,8 +134,10 @@ def table(results):
         mean = (f"{sum(r['mzsr']['psnr_y'] for r in done) / len(done):.2f}"
                 if len(done) == len(runs) else "-")
         minutes = sum(r["wall_s"] for r in done) / len(done) / 60
-        lines.append(f"| `{label}` | {settings} | {done[0]['dtype_policy']} | "
-                     + " | ".join(cells) + f" | {mean} | {minutes:.1f} |")
+        note = done[0].get("note")
+        lines.append(f"| `{label}` | {settings}{f' ({note})' if note else ''} | "
+                     f"{done[0]['dtype_policy']} | " + " | ".join(cells)
+                     + f" | {mean} | {minutes:.1f} |")
     return "\n".join(lines)
 
 
