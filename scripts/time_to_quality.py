@@ -7,7 +7,7 @@ HR/<name>.png under both protocols of ``zsrgan_tf.metrics``. The ground truth
 is read only after training, for scoring. One JSON file per (candidate, image)
 is written under ``--out`` as soon as it is done; runs with a file are skipped,
 and a run killed midway resumes from its last training state (every
-``--checkpoint_every`` iterations, kept in ``--checkpoint_dir``), so the
+``evaluation.CHECKPOINT_EVERY`` iterations, kept in ``--checkpoint_dir``), so the
 script resumes where it stopped, across sessions. Wall time is the training
 time summed over sessions plus inference. The table of all results found
 replaces the "Time to quality" section of ``--markdown``.
@@ -23,13 +23,11 @@ Example:
 import dataclasses
 import json
 import os
-import time
 
-import keras
 from absl import app, flags
 
 import zsrgan_tf
-from zsrgan_tf import callbacks, metrics, report
+from zsrgan_tf import callbacks, evaluation, report
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data", "../shared/data/Set5", "Folder with HR/ and LR_g20_x2/.")
@@ -42,7 +40,6 @@ flags.DEFINE_string(
     "checkpoint_dir", os.path.expanduser("~/.cache/zsrgan-tf/time_to_quality"),
     "Training states, so that a killed run resumes (outside the repository).",
 )
-flags.DEFINE_integer("checkpoint_every", 50, "Iterations between training states.")
 
 _TYPES = {f.name: f.type for f in dataclasses.fields(zsrgan_tf.TrainConfig)}
 
@@ -59,53 +56,23 @@ def parse_candidate(text):
     return label, zsrgan_tf.preset(name, **changes)
 
 
-class TrainingClock(keras.callbacks.Callback):
-    """Training seconds summed over resumed sessions, saved beside each checkpoint."""
-
-    def __init__(self, path, every):
-        super().__init__()
-        self.path, self.every = path, every
-        self.before = 0.0
-        if os.path.exists(path):
-            with open(path) as f:
-                self.before = json.load(f)["seconds"]
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def seconds(self):
-        return self.before + time.perf_counter() - self.start
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0:
-            with open(self.path, "w") as f:
-                json.dump({"seconds": self.seconds(), "iteration": epoch + 1}, f)
-
-
 def run_one(label, config, image):
     lr = zsrgan_tf.read_image(os.path.join(FLAGS.data, "LR_g20_x2", f"{image}.png"))
     os.makedirs(FLAGS.checkpoint_dir, exist_ok=True)
     state = os.path.join(FLAGS.checkpoint_dir, f"{label}_{image}.npz")
-    clock = TrainingClock(state + ".seconds.json", FLAGS.checkpoint_every)
-    t0 = time.perf_counter()
-    model, history = zsrgan_tf.train_on_image(
-        lr, config, [clock, callbacks.Progress(config.iterations, every=100)],
-        checkpoint=state, checkpoint_every=FLAGS.checkpoint_every,
-    )
-    sr = model.upscale(lr)
-    wall = clock.before + time.perf_counter() - t0  # earlier sessions + this one
+    progress = callbacks.Progress(config.iterations, every=100)
+    sr, info = evaluation.super_resolve("zsrgan", lr, config, state, [progress])
     hr = zsrgan_tf.read_image(os.path.join(FLAGS.data, "HR", f"{image}.png"))
+    scores = evaluation.score(sr, hr, config.scale)
     return {
         "candidate": label,
         "image": image,
         "config": config.to_dict(),
-        "dtype_policy": model.generator.dtype_policy.name,
-        "wall_s": round(wall, 1),
-        "final_losses": {k: float(v[-1]) for k, v in history.history.items() if v},
-        "mzsr": {"psnr_y": metrics.psnr(sr, hr, "mzsr", config.scale),
-                 "ssim_y": metrics.ssim(sr, hr, "mzsr", config.scale)},
-        "paper": {"psnr_rgb": metrics.psnr(sr, hr, "paper", config.scale),
-                  "ssim_rgb": metrics.ssim(sr, hr, "paper", config.scale)},
+        "dtype_policy": info["dtype_policy"],
+        "wall_s": round(info["seconds"], 1),
+        "final_losses": info["final_losses"],
+        "mzsr": scores["mzsr"],
+        "paper": scores["paper"],
         "machine": report.machine()["summary"],
         "versions": {"zsrgan_tf": zsrgan_tf.__version__},
     }

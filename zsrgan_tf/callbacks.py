@@ -5,7 +5,9 @@ so that the logs of each epoch are exactly the losses of one iteration.
 """
 
 import csv
+import json
 import math
+import os
 import sys
 import time
 
@@ -100,3 +102,30 @@ class DivergenceGuard(keras.callbacks.Callback):
         if not all(math.isfinite(float(v)) for v in (logs or {}).values()):
             self.diverged_at = epoch + 1
             self.model.stop_training = True
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """Training seconds summed over resumed runs, saved to ``path`` every ``every`` iterations.
+
+    Saved at the same iterations as the training state (``checkpoint``), the
+    total matches the state a resumed run starts from.
+    """
+
+    def __init__(self, path, every):
+        super().__init__()
+        self.path, self.every = path, every
+        self.before = 0.0
+        if os.path.exists(path):
+            with open(path) as f:
+                self.before = json.load(f)["seconds"]
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def seconds(self):
+        return self.before + time.perf_counter() - self.start
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            with open(self.path, "w") as f:
+                json.dump({"seconds": self.seconds(), "iteration": epoch + 1}, f)

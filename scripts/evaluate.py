@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Evaluate a method on a dataset folder of HR/ and LR_g20_x2/ pairs, resumably.
+
+For each pair (by file name) the method super-resolves the LR image (trained
+methods: a new model per image, final iteration, no ground truth), then the
+result is scored under both protocols (``zsrgan_tf.metrics``) and with
+LPIPS-VGG. Per image, a JSON file is written under ``--out`` as soon as it is
+done and the SR image under ``--images_dir``; images with a JSON file are
+skipped, and a training run killed midway resumes from its last state in
+``--checkpoint_dir``. At the end: ``results.csv``, ``summary.json`` and
+``results.md`` (mean and per image, every number labelled with its protocol)
+in ``--out``, and ``figure.png`` beside it: the same crop of LR
+(nearest-upscaled), bicubic, each method found in ``--images_dir``'s parent,
+and HR.
+
+Example:
+  python scripts/evaluate.py --dataset ../shared/data/Set5 --method zsrgan --preset paper
+"""
+
+import csv
+import json
+import os
+
+import numpy as np
+from absl import app, flags
+from PIL import Image, ImageDraw
+
+import zsrgan_tf
+from zsrgan_tf import callbacks, evaluation, imaging, report
+from zsrgan_tf.lpips import LPIPS
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("dataset", None, "Folder with HR/ and LR_g20_x2/.")
+flags.DEFINE_enum("method", "zsrgan", list(evaluation.METHODS), "Method to evaluate.")
+flags.DEFINE_string("preset", "paper", "Training preset (trained methods).")
+flags.DEFINE_integer("iterations", None, "Override the preset's iterations.")
+flags.DEFINE_integer("limit", None, "Only the first N pairs by name.")
+flags.DEFINE_string("out", None, "Results folder (default docs/results/<dataset>/<method>-<preset>).")
+flags.DEFINE_string("images_dir", None, "SR images (default results/<dataset>/<method>-<preset>).")
+flags.DEFINE_string(
+    "checkpoint_dir", os.path.expanduser("~/.cache/zsrgan-tf/evaluate"),
+    "Training states of unfinished images (outside the repository).",
+)
+flags.DEFINE_list("figure_images", None, "Names shown in the figure (default: first 3).")
+flags.DEFINE_integer("figure_crop", 96, "Side of the HR crop shown in the figure.")
+flags.mark_flag_as_required("dataset")
+
+_COLUMNS = ("name", "psnr_y_mzsr", "ssim_y_mzsr", "psnr_rgb_paper", "ssim_rgb_paper", "lpips",
+            "seconds")
+
+
+def _label():
+    if FLAGS.method == "bicubic":
+        return "bicubic"
+    suffix = f"-{FLAGS.iterations}its" if FLAGS.iterations else ""
+    return f"{FLAGS.method}-{FLAGS.preset}{suffix}"
+
+
+def _row(record):
+    s = record["scores"]
+    return {"name": record["name"], "psnr_y_mzsr": s["mzsr"]["psnr_y"],
+            "ssim_y_mzsr": s["mzsr"]["ssim_y"], "psnr_rgb_paper": s["paper"]["psnr_rgb"],
+            "ssim_rgb_paper": s["paper"]["ssim_rgb"], "lpips": s["lpips"],
+            "seconds": record["seconds"]}
+
+
+def _markdown(rows, total, summary):
+    lines = [
+        f"{summary['dataset']} x{summary['scale']}, method `{summary['method']}`"
+        + (f", preset `{summary['preset']}`" if summary["preset"] else "")
+        + f": {len(rows)} of {total} images done. Final iteration, no ground truth in training "
+        "or selection. PSNR-Y/SSIM-Y: `mzsr` protocol; PSNR/SSIM-RGB: `paper` protocol; "
+        "LPIPS-VGG v0.1; seconds per image on "
+        f"{summary['machine']}.",
+        "",
+        "| image | PSNR-Y (mzsr) | SSIM-Y (mzsr) | PSNR-RGB (paper) | SSIM-RGB (paper) | LPIPS "
+        "| seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    fmt = ("{name} | {psnr_y_mzsr:.2f} | {ssim_y_mzsr:.4f} | {psnr_rgb_paper:.2f} | "
+           "{ssim_rgb_paper:.4f} | {lpips:.4f} | {seconds:.0f}")
+    if rows:
+        mean = {k: sum(r[k] for r in rows) / len(rows) for k in _COLUMNS[1:]}
+        lines.append("| **mean** | " + fmt.format(name="", **mean).split(" | ", 1)[1] + " |")
+    lines += ["| " + fmt.format(**r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _figure(pairs, images_root, path):
+    """Side-by-side crops: LR (nearest), bicubic, each method's SR, HR."""
+    methods = sorted(d for d in os.listdir(images_root)
+                     if os.path.isdir(os.path.join(images_root, d)) and d != "bicubic")
+    names = FLAGS.figure_images or [p[0] for p in pairs[:3]]
+    by_name = {p[0]: p for p in pairs}
+    scale, c = zsrgan_tf.preset(FLAGS.preset).scale, FLAGS.figure_crop
+    labels = ["LR (nearest)", "bicubic", *methods, "HR"]
+    header = 14
+    canvas = Image.new("RGB", (len(labels) * c, header + len(names) * c), "white")
+    draw = ImageDraw.Draw(canvas)
+    for col, text in enumerate(labels):
+        draw.text((col * c + 2, 1), text[: c // 6], fill="black")
+    for row, name in enumerate(names):
+        _, lr_path, hr_path = by_name[name]
+        lr, hr = imaging.read_image(lr_path), imaging.read_image(hr_path)
+        top, left = (hr.shape[0] - c) // 2 // scale * scale, (hr.shape[1] - c) // 2 // scale * scale
+        crops = [lr.repeat(scale, 0).repeat(scale, 1),
+                 evaluation.super_resolve("bicubic", lr, zsrgan_tf.preset(FLAGS.preset))[0]]
+        for method in methods:
+            sr_path = os.path.join(images_root, method, f"{name}.png")
+            crops.append(imaging.read_image(sr_path) if os.path.exists(sr_path) else None)
+        crops.append(hr)
+        for col, image in enumerate(crops):
+            if image is not None:
+                tile = imaging.to_uint8(image[top : top + c, left : left + c])
+                canvas.paste(Image.fromarray(tile), (col * c, header + row * c))
+    imaging.write_png(path, np.asarray(canvas) / 255.0)
+    return labels
+
+
+def main(argv):
+    del argv
+    dataset = os.path.basename(os.path.normpath(FLAGS.dataset))
+    label = _label()
+    out = FLAGS.out or os.path.join("docs", "results", dataset, label)
+    images_dir = FLAGS.images_dir or os.path.join("results", dataset, label)
+    for folder in (os.path.join(out, "per_image"), images_dir, FLAGS.checkpoint_dir):
+        os.makedirs(folder, exist_ok=True)
+    overrides = {"iterations": FLAGS.iterations} if FLAGS.iterations else {}
+    config = zsrgan_tf.preset(FLAGS.preset, **overrides)
+    pairs = evaluation.dataset_pairs(FLAGS.dataset)[: FLAGS.limit]
+    lpips = LPIPS()
+
+    for name, lr_path, hr_path in pairs:
+        record_path = os.path.join(out, "per_image", f"{name}.json")
+        if os.path.exists(record_path):
+            continue
+        lr = imaging.read_image(lr_path)
+        state = os.path.join(FLAGS.checkpoint_dir, f"{dataset}_{label}_{name}.npz")
+        progress = callbacks.Progress(config.iterations, every=100)
+        sr, info = evaluation.super_resolve(FLAGS.method, lr, config, state, [progress])
+        imaging.write_png(os.path.join(images_dir, f"{name}.png"), sr)
+        hr = imaging.read_image(hr_path)  # read only now, for scoring
+        record = {"name": name, "scores": evaluation.score(sr, hr, config.scale, lpips),
+                  "seconds": round(info["seconds"], 1), "final_losses": info["final_losses"],
+                  "dtype_policy": info["dtype_policy"]}
+        with open(record_path + ".tmp", "w") as f:
+            json.dump(record, f, indent=2)
+        os.replace(record_path + ".tmp", record_path)
+        for leftover in (state, state + ".seconds.json"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        print(f"{name}: {record['scores']['mzsr']['psnr_y']:.2f} dB (mzsr), "
+              f"LPIPS {record['scores']['lpips']:.4f}, {record['seconds']:.0f} s", flush=True)
+
+    records = []
+    for name, _, _ in pairs:
+        path = os.path.join(out, "per_image", f"{name}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                records.append(json.load(f))
+    rows = [_row(r) for r in records]
+    with open(os.path.join(out, "results.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, _COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = {
+        "dataset": dataset, "method": FLAGS.method, "scale": config.scale,
+        "preset": None if FLAGS.method == "bicubic" else FLAGS.preset,
+        "config": None if FLAGS.method == "bicubic" else
+        evaluation.method_config(FLAGS.method, config).to_dict(),
+        "images_done": len(rows), "images_total": len(pairs),
+        "mean": {k: sum(r[k] for r in rows) / len(rows) for k in _COLUMNS[1:]} if rows else {},
+        "protocols": {"psnr_y_mzsr": "mzsr", "ssim_y_mzsr": "mzsr", "psnr_rgb_paper": "paper",
+                      "ssim_rgb_paper": "paper", "lpips": "LPIPS-VGG v0.1, RGB"},
+        "machine": report.machine()["summary"],
+        "versions": {"zsrgan_tf": zsrgan_tf.__version__},
+    }
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    table = _markdown(rows, len(pairs), summary)
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(table + "\n")
+    columns = _figure(pairs, os.path.dirname(os.path.normpath(images_dir)),
+                      os.path.join(os.path.dirname(os.path.normpath(out)), "figure.png"))
+    print(table)
+    print("figure columns:", ", ".join(columns))
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,62 @@
+"""scripts/evaluate.py on real Set5 images: outputs, protocols, resuming."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+import zsrgan_tf
+from zsrgan_tf import evaluation
+
+SCRIPT = os.path.join(REPO, "scripts", "evaluate.py")
+
+
+def _evaluate(data_dir, tmp_path, *args):
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, "--dataset", os.path.join(data_dir, "Set5"),
+         "--out", str(tmp_path / "docs" / "m"), "--images_dir", str(tmp_path / "img" / "m"),
+         "--checkpoint_dir", str(tmp_path / "ck"), *args],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_zsrgan_one_image_few_iterations_and_resume(data_dir, tmp_path):
+    args = ["--method", "zsrgan", "--preset", "cpu", "--iterations", "2", "--limit", "1"]
+    _evaluate(data_dir, tmp_path, *args)
+    out = tmp_path / "docs" / "m"
+    record = json.loads((out / "per_image" / "baby.json").read_text())
+    assert set(record["scores"]) == {"mzsr", "paper", "lpips"}
+    assert 25 < record["scores"]["mzsr"]["psnr_y"] < 40 and 0 < record["scores"]["lpips"] < 1
+    assert set(record["final_losses"]) == {"l_d", "l_g_gan", "l_g_percep", "l_g_pix"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["images_done"] == summary["images_total"] == 1
+    assert summary["config"]["iterations"] == 2 and summary["protocols"]["psnr_y_mzsr"] == "mzsr"
+    assert (tmp_path / "img" / "m" / "baby.png").exists()
+    assert (tmp_path / "docs" / "figure.png").exists()
+    assert os.listdir(tmp_path / "ck") == []  # finished images leave no training state
+    stdout = _evaluate(data_dir, tmp_path, *args)  # resumes: nothing left to train
+    assert "baby:" not in stdout and "1 of 1 images done" in stdout
+
+
+def test_bicubic_set5_table(data_dir, tmp_path):
+    _evaluate(data_dir, tmp_path, "--method", "bicubic")
+    with open(tmp_path / "docs" / "m" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["name"] for r in rows] == ["baby", "bird", "butterfly", "head", "woman"]
+    mean = sum(float(r["psnr_y_mzsr"]) for r in rows) / 5
+    assert mean == pytest.approx(28.73, abs=0.01)
+    assert "| **mean** | 28.73 |" in (tmp_path / "docs" / "m" / "results.md").read_text()
+
+
+def test_zssr_is_the_pixel_loss_only():
+    config = evaluation.method_config("zssr", zsrgan_tf.preset("paper"))
+    assert (config.lambda_pix, config.lambda_percep, config.lambda_gan) == (1.0, 0.0, 0.0)
+    assert evaluation.method_config("bicubic", zsrgan_tf.preset("paper")) is None
+    with pytest.raises(ValueError):
+        evaluation.method_config("esrgan", zsrgan_tf.preset("paper"))
