@@ -17,7 +17,7 @@ Candidates: ``label=preset`` or ``label=preset:key=value,key=value`` with
 
 Example:
   python scripts/time_to_quality.py --data ../shared/data/Set5 --images baby,butterfly \
-      --candidates paper=paper,cpu=cpu
+      --candidate paper=paper --candidate cpu300=cpu:iterations=300,lr_halve_every=75
 """
 
 import dataclasses
@@ -32,7 +32,8 @@ from zsrgan_tf import callbacks, evaluation, report
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data", "../shared/data/Set5", "Folder with HR/ and LR_g20_x2/.")
 flags.DEFINE_list("images", ["baby", "butterfly"], "Image names (without .png).")
-flags.DEFINE_list("candidates", ["paper=paper", "cpu=cpu"], "label=preset[:key=value,...]")
+flags.DEFINE_multi_string("candidate", ["paper=paper", "cpu=cpu"],
+                          "label=preset[:key=value,...]; repeat the flag for more.")
 flags.DEFINE_string("out", "docs/benchmarks/time_to_quality", "Folder of per-run JSON files.")
 flags.DEFINE_string("markdown", "docs/BENCHMARKS.md", "Markdown file whose section is replaced.")
 flags.DEFINE_bool("table_only", False, "Only rebuild the table from the JSON files.")
@@ -112,7 +113,7 @@ def main(argv):
     del argv
     os.makedirs(FLAGS.out, exist_ok=True)
     if not FLAGS.table_only:
-        for text in FLAGS.candidates:
+        for text in FLAGS.candidate:
             label, config = parse_candidate(text)
             for image in FLAGS.images:
                 path = os.path.join(FLAGS.out, f"{label}_{image}.json")
@@ -129,7 +130,7 @@ def main(argv):
         if name.endswith(".json"):
             with open(os.path.join(FLAGS.out, name)) as f:
                 results.append(json.load(f))
-    order = [parse_candidate(t)[0] for t in FLAGS.candidates]
+    order = [parse_candidate(t)[0] for t in FLAGS.candidate]
     results.sort(key=lambda r: order.index(r["candidate"]) if r["candidate"] in order else 99)
     body = table(results)
     report.replace_section(FLAGS.markdown, "Time to quality", body)
