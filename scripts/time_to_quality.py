@@ -83,10 +83,12 @@ def table(results):
     labels = list(dict.fromkeys(r["candidate"] for r in results))
     images = FLAGS.images
     by = {(r["candidate"], r["image"]): r for r in results}
+    seeds = sorted({r["config"]["seed"] for r in results})
+    machines = "; ".join(sorted({r["machine"] for r in results}))
     lines = [
-        "Set5 g20 x2 inputs, seed 0, final iteration, no ground truth in training. PSNR-Y "
-        "(dB, `mzsr` protocol) and wall time per image (training + inference) on this machine. "
-        "Raw: `" + FLAGS.out + "/`. A dash: not run yet.",
+        f"Set5 g20 x2 inputs, seed {', '.join(map(str, seeds))}, final iteration, no ground "
+        "truth in training. PSNR-Y (dB, `mzsr` protocol) and wall time per image (training + "
+        f"inference) on {machines}. Raw: `{FLAGS.out}/`. A dash: not run yet.",
         "",
         "| candidate | settings | precision | " + " | ".join(f"{i} PSNR-Y" for i in images)
         + " | mean PSNR-Y | minutes per image |",

@@ -206,7 +206,7 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         return 1
     except OSError as e:
-        print(f"error: {e.filename}: {e.strerror}", file=sys.stderr)
+        print(f"error: {e.filename or FLAGS.output_dir}: {e.strerror or e}", file=sys.stderr)
         return 2
     print(png_path)
     return 0
