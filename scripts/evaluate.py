@@ -35,6 +35,7 @@ flags.DEFINE_enum("method", "zsrgan", list(evaluation.METHODS), "Method to evalu
 flags.DEFINE_string("preset", "paper", "Training preset (trained methods).")
 flags.DEFINE_integer("iterations", None, "Override the preset's iterations.")
 flags.DEFINE_integer("limit", None, "Only the first N pairs by name.")
+flags.DEFINE_list("names", None, "Only these images, in this order (after --limit).")
 flags.DEFINE_string("out", None, "Results folder (default docs/results/<dataset>/<method>-<preset>).")
 flags.DEFINE_string("images_dir", None, "SR images (default results/<dataset>/<method>-<preset>).")
 flags.DEFINE_string(
@@ -128,6 +129,12 @@ def main(argv):
     overrides = {"iterations": FLAGS.iterations} if FLAGS.iterations else {}
     config = zsrgan_tf.preset(FLAGS.preset, **overrides)
     pairs = evaluation.dataset_pairs(FLAGS.dataset)[: FLAGS.limit]
+    if FLAGS.names:
+        by_name = {pair[0]: pair for pair in pairs}
+        missing = [n for n in FLAGS.names if n not in by_name]
+        if missing:
+            raise app.UsageError(f"--names: not in {FLAGS.dataset}: {', '.join(missing)}")
+        pairs = [by_name[n] for n in FLAGS.names]
     lpips = LPIPS()
 
     for name, lr_path, hr_path in pairs:

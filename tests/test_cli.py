@@ -71,6 +71,28 @@ def test_train_one_writes_all_outputs(tiny_png, tmp_path):
     assert code == 0, stderr
 
 
+def test_train_one_exports(tiny_png, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    out = tmp_path / "models"
+    code, _, stderr = _run("--image", tiny_png, "--preset", "cpu", "--iterations", "2",
+                           "--output_dir", str(out), "--export", "savedmodel,tflite,uint8",
+                           "--export_tile", "64", cwd=tmp_path)
+    assert code == 0, stderr
+    files = ["savedmodel", "upscaler_fp32.tflite", "upscaler_fp32_uint8.tflite",
+             "upscaler_fp32_tile64.tflite", "upscaler_fp32_tile64_uint8.tflite"]
+    run = out / "tiny_x2"
+    assert json.loads((run / "config.json").read_text())["exports"] == files
+    assert set(files) <= set(os.listdir(run))
+    # The uint8 LiteRT file reproduces the PNG.
+    interpreter = Interpreter(model_path=str(run / "upscaler_fp32_uint8.tflite"))
+    runner = interpreter.get_signature_runner("serve_uint8")
+    lr = np.asarray(Image.open(tiny_png).convert("RGB"))
+    sr = runner(lr=lr[None])["output_0"][0]
+    png = np.asarray(Image.open(out / "tiny_x2.png"))
+    assert sr.dtype == np.uint8 and np.abs(sr.astype(int) - png).max() <= 1
+
+
 @pytest.mark.parametrize(
     "make,message",
     [
@@ -101,8 +123,9 @@ def test_bad_input_is_one_line_exit_2(tmp_path, make, message):
         (["--seed", "-1"], "error: seed must be in [0, 2**32), got -1"),
         (["--iterations", "0"], "error: iterations, batch_size and lr_halve_every must be >= 1"),
         (["--no_such_flag"], "error: Unknown command line flag 'no_such_flag'"),
+        (["--export", "tflite,onnx"], "error: --export onnx: choose from savedmodel, tflite"),
     ],
-    ids=["scale-5", "scale-text", "preset", "seed", "iterations", "unknown-flag"],
+    ids=["scale-5", "scale-text", "preset", "seed", "iterations", "unknown-flag", "export"],
 )
 def test_bad_flags_are_one_line_exit_2(tiny_png, tmp_path, args, message):
     code, _, stderr = _run("--image", tiny_png, *args, cwd=tmp_path)

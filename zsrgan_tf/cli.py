@@ -2,8 +2,8 @@
 
 Writes ``<output_dir>/<stem>_x<scale>.png`` (the SR image) and the folder
 ``<output_dir>/<stem>_x<scale>/`` holding ``generator.keras``, ``config.json``
-(every setting, versions, seed, wall time) and ``losses.csv`` (one row per
-iteration). Existing outputs are kept unless ``--overwrite``; everything is
+(every setting, versions, seed, wall time), ``losses.csv`` (one row per
+iteration) and the ``--export`` files (``export.write_exports``). Existing outputs are kept unless ``--overwrite``; everything is
 written to temporary names and renamed when complete.
 
 Errors in the input, flags or outputs print one line ``error: <file>: <problem>``
@@ -27,7 +27,7 @@ import tensorflow as tf
 from absl import app, flags
 
 import zsrgan_tf
-from zsrgan_tf import callbacks, data, imaging, train
+from zsrgan_tf import callbacks, data, export, imaging, train
 from zsrgan_tf import config as config_lib
 from zsrgan_tf.imaging import ImageError
 from zsrgan_tf.vgg import WeightsError
@@ -46,6 +46,12 @@ flags.DEFINE_enum(
     "Numeric precision; 'auto': mixed_float16 on GPUs, mixed_bfloat16 on CPUs with bf16 units "
     "(AMX, AVX512-BF16), else float32. 'float32' forces full precision.",
 )
+flags.DEFINE_list(
+    "export", [], "Also export the generator: any of savedmodel, tflite (fp32), fp16, int8 "
+    "(TFLite weight formats), uint8 (uint8-I/O copies of the TFLite files).",
+)
+flags.DEFINE_integer("export_tile", 256, "Input side (LR pixels) of the fixed-size TFLite "
+                     "files for GPU delegates; 0 for dynamic-size files only.")
 
 
 class UsageError(Exception):
@@ -140,7 +146,7 @@ def _record(image_path, lr, config, preset_name, png_path, sr, model, history, t
     }
 
 
-def run(image_path, config, preset_name, output_dir, overwrite):
+def run(image_path, config, preset_name, output_dir, overwrite, exports=(), export_tile=256):
     """Trains on ``image_path`` and writes all outputs; returns the PNG path."""
     lr = imaging.read_image(image_path)
     try:
@@ -170,9 +176,12 @@ def run(image_path, config, preset_name, output_dir, overwrite):
                 "--precision float32"
             )
         model.generator.save(os.path.join(tmp_dir, "generator.keras"))
+        exported = export.write_exports(model.generator, config.scale, tmp_dir, exports,
+                                        export_tile)
         imaging.write_png(os.path.join(tmp_dir, os.path.basename(png_path)), sr)
         record = _record(image_path, lr, config, preset_name, png_path, sr, model, history, t0,
                          started)
+        record["exports"] = [os.path.basename(path) for path in exported]
         with open(os.path.join(tmp_dir, "config.json"), "w") as f:
             json.dump(record, f, indent=2)
     except BaseException:
@@ -189,6 +198,11 @@ def main(argv):
     try:
         if FLAGS.image is None:
             raise UsageError("--image is required")
+        unknown = sorted(set(FLAGS.export) - set(export.KINDS))
+        if unknown:
+            raise UsageError(f"--export {','.join(unknown)}: choose from {', '.join(export.KINDS)}")
+        if FLAGS.export_tile < 0:
+            raise UsageError(f"--export_tile {FLAGS.export_tile}: must be >= 0")
         if FLAGS.scale not in config_lib.SCALES:
             raise UsageError(f"--scale {FLAGS.scale}: must be one of {config_lib.SCALES}")
         overrides = {"scale": FLAGS.scale, "seed": FLAGS.seed, "precision": FLAGS.precision}
@@ -198,7 +212,8 @@ def main(argv):
             config = config_lib.preset(FLAGS.preset, **overrides)
         except ValueError as e:
             raise UsageError(str(e)) from None
-        png_path = run(FLAGS.image, config, FLAGS.preset, FLAGS.output_dir, FLAGS.overwrite)
+        png_path = run(FLAGS.image, config, FLAGS.preset, FLAGS.output_dir, FLAGS.overwrite,
+                       FLAGS.export, FLAGS.export_tile)
     except (UsageError, ImageError, WeightsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Upscales an image with an exported zsrgan-tf .tflite model, without TensorFlow.
+
+Needs only numpy, Pillow and ai-edge-litert (the LiteRT runtime), so it runs
+where TensorFlow and zsrgan_tf are not installed; this file is standalone and
+can be copied next to the model.
+
+    python scripts/upscale_tflite.py --model upscaler_fp32.tflite --image x.png
+
+Models: any file written by ``zsrgan_tf.export`` (signature ``serve``: float32
+in [0, 1], or ``serve_uint8``). Dynamic-size models take the image in tiles of
+``--tile`` LR pixels; fixed-size models (``*_tileN.tflite``) in tiles of their
+input size. Each tile is cut with ``--tile_pad`` pixels of context, and only its
+centre is kept, so the result equals one whole-image pass as long as the pad
+covers the network's reach (2 LR pixels of bicubic plus ``ceil(depth / scale)``
+for the generator: 6 for the paper's net at x2). Tiles end at the image
+border where the image ends, so borders are handled as in a whole-image pass.
+An image smaller than a fixed model's input is mirrored up to that size; its
+right and bottom edges then differ from a whole-image pass within the reach.
+
+Input: any Pillow image, converted to RGB. Output: an 8-bit RGB PNG, written to
+a temporary file and renamed; an existing file is kept unless --overwrite.
+Errors print one line and exit with status 2.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+from PIL import Image
+
+
+def windows(length, core, pad, window=None):
+    """Tiles along one axis: ``(core_start, core_end, win_start, win_end)``.
+
+    Cores of ``core`` pixels cover ``[0, length)``. A window is its core widened
+    by ``pad`` on each side and cut at the image ends, or, when ``window`` is
+    given (fixed-size models; ``window >= core + 2 * pad`` and ``<= length``),
+    exactly ``window`` pixels placed to keep that context inside the image.
+    """
+    tiles = []
+    for start in range(0, length, core):
+        end = min(start + core, length)
+        if window is None:
+            tiles.append((start, end, max(0, start - pad), min(length, end + pad)))
+        else:
+            win_start = min(max(0, start - pad), length - window)
+            tiles.append((start, end, win_start, win_start + window))
+    return tiles
+
+
+class Upscaler:
+    """One .tflite upscaler: ``upscale(uint8 RGB) -> float32 RGB in [0, 1]``."""
+
+    def __init__(self, path, threads=None):
+        self.interpreter = Interpreter(model_path=path, num_threads=threads or os.cpu_count())
+        signatures = self.interpreter.get_signature_list()
+        if len(signatures) != 1:
+            raise ValueError(f"expected one signature, found {sorted(signatures)}")
+        self.key = next(iter(signatures))
+        self.runner = self.interpreter.get_signature_runner(self.key)
+        details = self.runner.get_input_details()
+        if len(details) != 1:
+            raise ValueError("expected one input (an image)")
+        (self.input_name, spec), = details.items()
+        self.dtype = spec["dtype"]
+        shape = spec["shape_signature"]
+        # Fixed-size model: (1, side, side, 3); dynamic: -1 entries.
+        self.fixed = None if min(shape[1:3]) < 0 else (int(shape[1]), int(shape[2]))
+
+    def _run(self, lr):
+        """uint8 (h, w, 3) -> float32 (s*h, s*w, 3) in [0, 1], in one call."""
+        x = lr[None] if self.dtype == np.uint8 else lr[None].astype(np.float32) / 255.0
+        (y,) = self.runner(**{self.input_name: x}).values()
+        return y[0] / np.float32(255.0) if y.dtype == np.uint8 else y[0]
+
+    def upscale(self, lr, tile=256, pad=16):
+        """uint8 RGB ``(H, W, 3)`` -> float32 RGB ``(s*H, s*W, 3)``, tile by tile."""
+        h, w = lr.shape[:2]
+        if self.fixed:
+            grow = (max(0, self.fixed[0] - h), max(0, self.fixed[1] - w))
+            lr = np.pad(lr, ((0, grow[0]), (0, grow[1]), (0, 0)), mode="symmetric")
+            cores = [max(1, side - 2 * pad) for side in self.fixed]
+            rows = windows(lr.shape[0], cores[0], pad, self.fixed[0])
+            cols = windows(lr.shape[1], cores[1], pad, self.fixed[1])
+        else:
+            rows, cols = windows(h, tile, pad), windows(w, tile, pad)
+        out, scale = None, None
+        for r0, r1, wr0, wr1 in rows:
+            for c0, c1, wc0, wc1 in cols:
+                sr = self._run(np.ascontiguousarray(lr[wr0:wr1, wc0:wc1]))
+                if out is None:
+                    scale = sr.shape[0] // (wr1 - wr0)
+                    out = np.zeros((lr.shape[0] * scale, lr.shape[1] * scale, 3), np.float32)
+                out[r0 * scale:r1 * scale, c0 * scale:c1 * scale] = sr[
+                    (r0 - wr0) * scale:(r1 - wr0) * scale, (c0 - wc0) * scale:(c1 - wc0) * scale]
+        return out[: h * scale, : w * scale]
+
+
+def _write_png(path, rgb):
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            Image.fromarray(rgb).save(f, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help=".tflite file from zsrgan_tf.export")
+    parser.add_argument("--image", required=True, help="image to upscale")
+    parser.add_argument("--output", help="PNG to write (default <image stem>_sr.png beside it)")
+    parser.add_argument("--tile", type=int, default=256,
+                        help="LR tile side for dynamic-size models (default 256)")
+    parser.add_argument("--tile_pad", type=int, default=16, help="context per side (default 16)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default all)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    args = parser.parse_args(argv)
+    output = args.output or os.path.splitext(args.image)[0] + "_sr.png"
+
+    def fail(path, problem):
+        print(f"upscale_tflite: {path}: {problem}", file=sys.stderr)
+        return 2
+
+    if args.tile < 1 or args.tile_pad < 0:
+        return fail("--tile/--tile_pad", "tile must be >= 1 and tile_pad >= 0")
+    if os.path.exists(output) and not args.overwrite:
+        return fail(output, "exists; pass --overwrite to replace it")
+    try:
+        model = Upscaler(args.model, args.threads)
+    except (OSError, ValueError, RuntimeError) as e:
+        return fail(args.model, f"not a usable .tflite model ({str(e).splitlines()[0]})")
+    if model.fixed and min(model.fixed) <= 2 * args.tile_pad:
+        return fail(args.model, f"fixed input {model.fixed} leaves no centre with "
+                                f"--tile_pad {args.tile_pad}")
+    try:
+        with Image.open(args.image) as im:
+            rgb = np.asarray(im.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        return fail(args.image, f"cannot read the image ({e.__class__.__name__}: {e})")
+    if min(rgb.shape[:2]) < 2:
+        return fail(args.image, f"image is {rgb.shape[1]}x{rgb.shape[0]}; needs at least 2x2")
+    try:
+        sr = model.upscale(rgb, args.tile, args.tile_pad)
+        _write_png(output, np.round(np.clip(sr, 0.0, 1.0) * 255.0).astype(np.uint8))
+    except OSError as e:
+        return fail(output, f"cannot write ({e.strerror or e})")
+    print(output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""Export: builtin-op bicubic, SavedModel and LiteRT parity, weights, tiling, no TensorFlow."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+from conftest import REPO
+from PIL import Image
+
+import zsrgan_tf
+from zsrgan_tf import degrade, export, imaging, metrics, models, upscaler
+
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import upscale_tflite
+
+SIZES = [(37, 53), (128, 96)]
+BUILTINS = {"ADD", "CAST", "CONV_2D", "DEPTH_TO_SPACE", "DEQUANTIZE", "MINIMUM", "MIRROR_PAD",
+            "MUL", "RELU", "ROUND"}
+
+
+@pytest.fixture(scope="module")
+def generator(baby_lr):
+    """A generator briefly trained on Set5 'baby' (cpu preset, 40 iterations)."""
+    model, _ = zsrgan_tf.train_on_image(baby_lr, zsrgan_tf.preset("cpu", iterations=40))
+    return model.generator
+
+
+@pytest.fixture(scope="module")
+def tflite(generator, tmp_path_factory):
+    """Dynamic-size .tflite files, by quantization."""
+    folder = tmp_path_factory.mktemp("tflite")
+    paths = {}
+    for q in export.QUANTIZATIONS:
+        paths[q] = str(folder / f"{q}.tflite")
+        export.save_tflite(generator, 2, paths[q], q)
+    return paths
+
+
+def _lr(shape, seed=0):
+    return np.random.default_rng(seed).random((1, *shape, 3)).astype(np.float32)
+
+
+def _run_tflite(path, x):
+    interpreter = Interpreter(model_path=path)
+    runner = interpreter.get_signature_runner(next(iter(interpreter.get_signature_list())))
+    return runner(lr=x)["output_0"]
+
+
+def test_phase_weights_are_matlab_bicubic():
+    # x2, phase 0 samples at k - 0.25: Keys cubic (a = -0.5) of taps k-2 .. k+2 at
+    # distances 1.75, 0.75, 0.25, 1.25, 2.25.
+    np.testing.assert_allclose(
+        upscaler.phase_weights(2)[0], [-0.0234375, 0.2265625, 0.8671875, -0.0703125, 0.0])
+    np.testing.assert_allclose(upscaler.phase_weights(2)[1], upscaler.phase_weights(2)[0][::-1])
+    for s in (2, 3, 4):
+        np.testing.assert_allclose(upscaler.phase_weights(s).sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("shape", [(37, 53), (2, 5), (9, 8)])
+def test_builtin_bicubic_equals_training_bicubic_including_borders(scale, shape):
+    x = _lr(shape)
+    got = upscaler.BicubicUpscale(scale)(x).numpy()
+    want = degrade.upscale_bicubic(x, scale).numpy()
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_savedmodel_and_tflite_match_keras(generator, tflite, tmp_path):
+    """Keras vs SavedModel (loaded in a process without zsrgan_tf) vs LiteRT, two odd sizes."""
+    saved = str(tmp_path / "savedmodel")
+    export.save_savedmodel(generator, 2, saved)
+    keras_model = upscaler.float_upscaler(generator, 2)
+    inputs = {f"{h}x{w}": _lr((h, w), i) for i, (h, w) in enumerate(SIZES)}
+    for name, x in inputs.items():
+        np.save(tmp_path / f"in_{name}.npy", x)
+    script = textwrap.dedent(f"""
+        import sys, numpy as np, tensorflow as tf
+        m = tf.saved_model.load({saved!r})
+        for name in {list(inputs)!r}:
+            x = np.load({str(tmp_path)!r} + f"/in_{{name}}.npy")
+            np.save({str(tmp_path)!r} + f"/sm_{{name}}.npy", m.serve(tf.constant(x)).numpy())
+            u8 = np.round(x * 255).astype(np.uint8)
+            np.save({str(tmp_path)!r} + f"/u8_{{name}}.npy", m.serve_uint8(tf.constant(u8)).numpy())
+        assert "zsrgan_tf" not in sys.modules, "zsrgan_tf imported"
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name, x in inputs.items():
+        want = keras_model(x).numpy()
+        h, w = x.shape[1:3]
+        assert want.shape == (1, 2 * h, 2 * w, 3)
+        saved_out = np.load(tmp_path / f"sm_{name}.npy")
+        assert np.abs(saved_out - want).max() <= 1e-5
+        u8 = np.load(tmp_path / f"u8_{name}.npy")
+        u8_want = keras_model(np.round(x * 255) / 255).numpy()
+        assert u8.dtype == np.uint8 and np.abs(u8 - u8_want * 255).max() <= 0.5 + 1e-3
+        assert np.abs(_run_tflite(tflite["fp32"], x) - want).max() <= 1e-5
+        assert np.abs(_run_tflite(tflite["fp16"], x) - want).max() <= 2e-3
+
+
+def test_tflite_files_hold_the_weights_and_builtin_ops_only(generator, tflite):
+    params = sum(int(np.prod(w.shape)) for w in generator.weights)
+    bytes_per_weight = {"fp32": 4, "fp16": 2, "int8": 1}
+    for q, path in tflite.items():
+        size = os.path.getsize(path)
+        # The weights, plus under 64 KB of graph (the weightless failure is ~10 KB).
+        assert bytes_per_weight[q] * params <= size <= bytes_per_weight[q] * params + 65536, q
+        with open(path, "rb") as f:
+            content = f.read()
+        assert export.flex_ops(content) == []
+        assert set(export.tflite_ops(content)) <= BUILTINS, export.tflite_ops(content)
+
+
+def test_flex_check_catches_tf_bicubic(tmp_path):
+    """The naive graph (tf.image.resize bicubic) needs a Flex op; the check must see it."""
+
+    module = tf.Module()
+    module.naive = tf.function(lambda x: tf.image.resize(x, (16, 16), "bicubic"),
+                               input_signature=[tf.TensorSpec((1, 8, 8, 3), tf.float32)])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [module.naive.get_concrete_function()], module)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
+                                           tf.lite.OpsSet.SELECT_TF_OPS]
+    assert export.flex_ops(converter.convert()) == ["FlexResizeBicubic"]
+
+
+def test_int8_psnr_close_to_fp32_on_set5(data_dir, baby_lr, tflite):
+    hr = imaging.read_image(os.path.join(data_dir, "Set5", "HR", "baby.png"))
+    psnr = {q: metrics.psnr(np.clip(_run_tflite(tflite[q], baby_lr[None])[0], 0, 1), hr)
+            for q in ("fp32", "int8")}
+    assert psnr["fp32"] - psnr["int8"] <= 0.5, psnr
+
+
+def test_fixed_tile_model_and_tiling_equal_one_pass(generator, tflite, tmp_path):
+    lr = (_lr((70, 93), 3)[0] * 255).round().astype(np.uint8)
+    whole = upscaler.float_upscaler(generator, 2)(lr[None] / np.float32(255)).numpy()[0]
+    dynamic = upscale_tflite.Upscaler(tflite["fp32"])
+    assert dynamic.fixed is None
+    np.testing.assert_allclose(dynamic.upscale(lr, tile=1000, pad=0), whole, atol=1e-5)
+    np.testing.assert_allclose(dynamic.upscale(lr, tile=16, pad=6), whole, atol=1e-5)
+    # Too little context is visible: the tiling test can fail.
+    assert np.abs(dynamic.upscale(lr, tile=16, pad=2) - whole).max() > 1e-3
+    path = str(tmp_path / "tile48.tflite")
+    export.save_tflite(generator, 2, path, tile=48)
+    fixed = upscale_tflite.Upscaler(path)
+    assert fixed.fixed == (48, 48)
+    np.testing.assert_allclose(fixed.upscale(lr, pad=8), whole, atol=1e-5)
+
+
+def test_upscale_tflite_script_needs_no_tensorflow(tflite, tmp_path, baby_lr):
+    image = tmp_path / "crop.png"
+    Image.fromarray(imaging.to_uint8(baby_lr[:41, :67])).save(image)
+    out = tmp_path / "crop_sr.png"
+    blocker = textwrap.dedent(f"""
+        import sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("tensorflow", "keras", "zsrgan_tf"):
+                    raise ImportError("blocked: " + name)
+        sys.meta_path.insert(0, Block())
+        sys.argv = ["upscale_tflite.py", "--model", {tflite["fp32"]!r}, "--image", {str(image)!r},
+                    "--tile", "24"]
+        sys.path.insert(0, {os.path.join(REPO, "scripts")!r})
+        import upscale_tflite
+        sys.exit(upscale_tflite.main())
+    """)
+    proc = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, check=False,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == str(out)
+    lr = np.asarray(Image.open(image))
+    want = imaging.to_uint8(_run_tflite(tflite["fp32"], (lr / np.float32(255))[None])[0])
+    got = np.asarray(Image.open(out))
+    assert got.shape == (82, 134, 3) and np.abs(got.astype(int) - want).max() <= 1
+    # Never overwrites; bad model is one line, exit 2.
+    for args, message in (([], "exists; pass --overwrite"),
+                          (["--output", str(tmp_path / "x.png"), "--model", str(image)],
+                           "not a usable .tflite model")):
+        argv = ["--model", tflite["fp32"], "--image", str(image), *args]
+        proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "upscale_tflite.py"),
+                               *argv], capture_output=True, text=True, timeout=120, check=False)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_mixed_precision_generator_exports_in_float32(generator, tmp_path):
+    mixed = models.Generator(generator.filters, generator.depth, dtype="mixed_bfloat16")
+    mixed.set_weights(generator.get_weights())
+    content = export.tflite_bytes(mixed, 2)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(content)
+    x = _lr((20, 24))
+    want = upscaler.float_upscaler(generator, 2)(x).numpy()
+    assert np.abs(_run_tflite(str(path), x) - want).max() <= 1e-5
