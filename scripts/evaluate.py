@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw
 
 import zsrgan_tf
 from zsrgan_tf import callbacks, evaluation, imaging, report
+from zsrgan_tf import config as config_lib
 from zsrgan_tf.lpips import LPIPS
 
 FLAGS = flags.FLAGS
@@ -34,6 +35,10 @@ flags.DEFINE_string("dataset", None, "Folder with HR/ and LR_g20_x2/.")
 flags.DEFINE_enum("method", "zsrgan", list(evaluation.METHODS), "Method to evaluate.")
 flags.DEFINE_string("preset", "paper", "Training preset (trained methods).")
 flags.DEFINE_integer("iterations", None, "Override the preset's iterations.")
+flags.DEFINE_string("kernel", None, "Kernel spec for kernel-aware sons (see train_one --kernel); "
+                    "default: the preset's.")
+flags.DEFINE_string("settings", "", "More TrainConfig overrides, key=value,... "
+                    "(tuples with '/'), named in the results folder.")
 flags.DEFINE_integer("limit", None, "Only the first N pairs by name.")
 flags.DEFINE_list("names", None, "Only these images, in this order (after --limit).")
 flags.DEFINE_string("out", None, "Results folder (default docs/results/<dataset>/<method>-<preset>).")
@@ -54,6 +59,12 @@ def _label():
     if FLAGS.method == "bicubic":
         return "bicubic"
     suffix = f"-{FLAGS.iterations}its" if FLAGS.iterations else ""
+    if FLAGS.kernel:
+        name = (os.path.splitext(os.path.basename(FLAGS.kernel))[0]
+                if os.path.exists(FLAGS.kernel) else FLAGS.kernel.replace(":", ""))
+        suffix += f"-k{name}"
+    if FLAGS.settings:
+        suffix += "-" + FLAGS.settings.replace("=", "").replace(",", "-").replace("/", "_")
     return f"{FLAGS.method}-{FLAGS.preset}{suffix}"
 
 
@@ -84,6 +95,30 @@ def _markdown(rows, total, summary):
         mean = {k: sum(r[k] for r in rows) / len(rows) for k in _COLUMNS[1:]}
         lines.append("| **mean** | " + fmt.format(name="", **mean).split(" | ", 1)[1] + " |")
     lines += ["| " + fmt.format(**r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _ablation(records):
+    """Mean scores of the same networks with fewer test-time options (per-image ``variants``)."""
+    records = [r for r in records if "variants" in r]
+    if not records:
+        return ""
+    lines = [
+        f"Test-time options (the same trained networks, {len(records)} images, means):",
+        "",
+        "| inference | PSNR-Y (mzsr) | SSIM-Y (mzsr) | LPIPS |",
+        "|---|---|---|---|",
+    ]
+    names = {"network": "network alone", "ensemble": "+ self-ensemble",
+             "back_projection": "+ back-projection"}
+    columns = [(v, [r["variants"][v] for r in records]) for v in records[0]["variants"]]
+    columns.append(("final", [r["scores"] for r in records]))
+    for variant, scores in columns:
+        mean = {k: np.mean([f(s) for s in scores]) for k, f in (
+            ("psnr", lambda s: s["mzsr"]["psnr_y"]), ("ssim", lambda s: s["mzsr"]["ssim_y"]),
+            ("lpips", lambda s: s["lpips"]))}
+        lines.append(f"| {names.get(variant, 'both (final output)')} | {mean['psnr']:.2f} | "
+                     f"{mean['ssim']:.4f} | {mean['lpips']:.4f} |")
     return "\n".join(lines)
 
 
@@ -126,7 +161,11 @@ def main(argv):
     images_dir = FLAGS.images_dir or os.path.join("results", dataset, label)
     for folder in (os.path.join(out, "per_image"), images_dir, FLAGS.checkpoint_dir):
         os.makedirs(folder, exist_ok=True)
-    overrides = {"iterations": FLAGS.iterations} if FLAGS.iterations else {}
+    overrides = config_lib.parse_overrides(FLAGS.settings)
+    if FLAGS.iterations:
+        overrides["iterations"] = FLAGS.iterations
+    if FLAGS.kernel:
+        overrides["kernel"] = FLAGS.kernel
     config = zsrgan_tf.preset(FLAGS.preset, **overrides)
     pairs = evaluation.dataset_pairs(FLAGS.dataset)[: FLAGS.limit]
     if FLAGS.names:
@@ -150,6 +189,11 @@ def main(argv):
         record = {"name": name, "scores": evaluation.score(sr, hr, config.scale, lpips),
                   "seconds": round(info["seconds"], 1), "final_losses": info["final_losses"],
                   "dtype_policy": info["dtype_policy"]}
+        # Ablation of the test-time options: the same network, fewer options.
+        variants = info.get("variants", {})
+        if len(variants) > 1:
+            record["variants"] = {v: evaluation.score(x, hr, config.scale, lpips)
+                                  for v, x in variants.items()}
         with open(record_path + ".tmp", "w") as f:
             json.dump(record, f, indent=2)
         os.replace(record_path + ".tmp", record_path)
@@ -185,6 +229,9 @@ def main(argv):
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     table = _markdown(rows, len(pairs), summary)
+    ablation = _ablation(records)
+    if ablation:
+        table += "\n\n" + ablation
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write(table + "\n")
     columns = _figure(pairs, os.path.dirname(os.path.normpath(images_dir)),

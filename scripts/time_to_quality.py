@@ -20,7 +20,6 @@ Example:
       --candidate paper=paper --candidate cpu300=cpu:iterations=300,lr_halve_every=75
 """
 
-import dataclasses
 import json
 import os
 
@@ -28,6 +27,7 @@ from absl import app, flags
 
 import zsrgan_tf
 from zsrgan_tf import callbacks, evaluation, report
+from zsrgan_tf import config as config_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data", "../shared/data/Set5", "Folder with HR/ and LR_g20_x2/.")
@@ -42,19 +42,11 @@ flags.DEFINE_string(
     "Training states, so that a killed run resumes (outside the repository).",
 )
 
-_TYPES = {f.name: f.type for f in dataclasses.fields(zsrgan_tf.TrainConfig)}
-
-
 def parse_candidate(text):
     """``label=preset:key=value,...`` -> ``(label, TrainConfig)``."""
     label, _, spec = text.partition("=")
     name, _, overrides = spec.partition(":")
-    changes = {}
-    for item in filter(None, overrides.split(",")):
-        key, _, value = item.partition("=")
-        kind = _TYPES[key]
-        changes[key] = value == "True" if kind is bool else kind(value)
-    return label, zsrgan_tf.preset(name, **changes)
+    return label, zsrgan_tf.preset(name, **config_lib.parse_overrides(overrides))
 
 
 def run_one(label, config, image):

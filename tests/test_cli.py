@@ -93,6 +93,29 @@ def test_train_one_exports(tiny_png, tmp_path):
     assert sr.dtype == np.uint8 and np.abs(sr.astype(int) - png).max() <= 1
 
 
+def test_train_one_kernel_aware(tiny_png, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from zsrgan_tf import upscaler
+
+    out = tmp_path / "models"
+    code, _, stderr = _run("--image", tiny_png, "--preset", "zssr", "--kernel", "gaussian:2.0",
+                           "--iterations", "3", "--output_dir", str(out), "--export", "tflite",
+                           "--export_tile", "0", cwd=tmp_path)
+    assert code == 0, stderr
+    run = out / "tiny_x2"
+    record = json.loads((run / "config.json").read_text())
+    assert record["config"]["kernel"] == "gaussian:2.0" and record["config"]["ensemble"]
+    # The export is the network on the corner grid (ensemble and back-projection are not in it).
+    generator = keras.saving.load_model(run / "generator.keras")
+    lr = zsrgan_tf.read_image(tiny_png)[None]
+    want = upscaler.float_upscaler(generator, 2, "corner")(lr).numpy()
+    runner = Interpreter(model_path=str(run / "upscaler_fp32.tflite")).get_signature_runner()
+    assert np.abs(runner(lr=lr)["output_0"] - want).max() <= 1e-5
+    png = np.asarray(Image.open(out / "tiny_x2.png")) / 255.0
+    assert png.shape == want.shape[1:] and np.abs(png - want[0]).mean() < 0.02
+
+
 @pytest.mark.parametrize(
     "make,message",
     [
@@ -119,13 +142,16 @@ def test_bad_input_is_one_line_exit_2(tmp_path, make, message):
     [
         (["--scale", "5"], "error: --scale 5: must be one of (2, 3, 4)"),
         (["--scale", "two"], "error: flag --scale=two: invalid literal for int() with base 10"),
-        (["--preset", "fast"], "error: flag --preset=fast: value should be one of <cpu|paper>"),
+        (["--preset", "fast"], "error: flag --preset=fast: value should be one of <cpu|paper|zssr>"),
         (["--seed", "-1"], "error: seed must be in [0, 2**32), got -1"),
         (["--iterations", "0"], "error: iterations, batch_size and lr_halve_every must be >= 1"),
         (["--no_such_flag"], "error: Unknown command line flag 'no_such_flag'"),
         (["--export", "tflite,onnx"], "error: --export onnx: choose from savedmodel, tflite"),
+        (["--kernel", "gaussian:wide"], "error: gaussian:wide: expected gaussian:COV with a number"),
+        (["--kernel", "nope.mat"], "error: nope.mat: no such kernel file"),
     ],
-    ids=["scale-5", "scale-text", "preset", "seed", "iterations", "unknown-flag", "export"],
+    ids=["scale-5", "scale-text", "preset", "seed", "iterations", "unknown-flag", "export",
+         "kernel-spec", "kernel-file"],
 )
 def test_bad_flags_are_one_line_exit_2(tiny_png, tmp_path, args, message):
     code, _, stderr = _run("--image", tiny_png, *args, cwd=tmp_path)

@@ -21,3 +21,24 @@ def test_preset_overrides_and_errors():
         config.TrainConfig(scale=5)
     with pytest.raises(ValueError, match="min_father_side"):
         config.TrainConfig(crop_size=32)
+
+
+def test_parse_overrides_types_and_errors():
+    got = config.parse_overrides("iterations=300,ensemble=True,lr_decay_steps=100/200,beta_1=0.9")
+    assert got == {"iterations": 300, "ensemble": True, "lr_decay_steps": (100, 200),
+                   "beta_1": 0.9}
+    assert config.TrainConfig(**got).lr_decay_steps == (100, 200)
+    with pytest.raises(ValueError, match="unknown setting"):
+        config.parse_overrides("iters=3")
+    with pytest.raises(ValueError, match="True or False"):
+        config.parse_overrides("ensemble=yes")
+
+
+def test_config_round_trips_through_json_and_derives_the_grid():
+    import json
+
+    c = config.preset("zssr", kernel="gaussian:2.0")
+    again = config.TrainConfig(**json.loads(json.dumps(c.to_dict())))
+    assert again == c and again.grid == "corner" and config.PRESETS["paper"].grid == "centre"
+    with pytest.raises(ValueError, match="increasing"):
+        config.TrainConfig(lr_decay_steps=(5, 3))

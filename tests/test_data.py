@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zsrgan_tf import data, degrade
+from zsrgan_tf import data, degrade, kernels
 
 
 def _first(dataset):
@@ -86,3 +86,20 @@ def test_sampler_prefers_large_fathers(baby_lr):
                                                               seed=1).take(400)]
     # Sides 64..100 weighted by area: expected mean 84.6 (uniform: 82.0, s.e. 0.5).
     assert np.mean(shapes) > 83.5
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_kernel_aware_sons_are_blurred_subsampled_transformed_fathers(baby_lr, scale):
+    kernel = kernels.gaussian(2.0)
+    side = 96
+    image = baby_lr[50 : 50 + side, 70 : 70 + side]
+    son, father = _first(data.father_son_dataset(image, scale=scale, noise_sigma=0.0, seed=2,
+                                                 min_father_side=64, kernel=kernel))
+    assert son.shape == father.shape and father.shape[1] % scale == 0
+    for f, s in zip(father, son):
+        # The son's kept pixels are exactly the blurred, subsampled (transformed) father...
+        low = degrade.blur_subsample(f.astype(np.float64), kernel, scale).numpy()
+        np.testing.assert_allclose(s[::scale, ::scale], low, atol=1e-5)
+        # ...and the rest is bicubic on the corner grid.
+        np.testing.assert_allclose(s, degrade.upscale_bicubic(low, scale, "corner").numpy(),
+                                   atol=1e-5)

@@ -1,14 +1,20 @@
-"""MATLAB bicubic as matrices, against TensorFlow's antialiased resize on a padded image.
+"""Resampling against references.
 
-REFERENCE.md section 6: symmetric-pad, tf.image.resize(bicubic, antialias=True),
-crop reproduces MATLAB imresize for integer factors.
+MATLAB bicubic: REFERENCE.md section 6: symmetric-pad, tf.image.resize(bicubic,
+antialias=True), crop reproduces MATLAB imresize for integer factors; the
+polyphase upscaler must equal the exact matrices everywhere, borders included.
+Blur and subsample: degrading Set5 HR with the shared g20 kernel must give the
+shared LR_g20_x2 files bit for bit (REFERENCE.md section 2).
 """
+
+import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
-from zsrgan_tf import degrade
+from zsrgan_tf import degrade, imaging, kernels
 
 
 def _reference(image, out_h, out_w, pad):
@@ -61,3 +67,56 @@ def test_upscale_equals_exact_matrices_at_any_size(size, rng):
     image = rng.random((*size, 3)).astype(np.float32)
     exact = degrade.imresize(image, (2 * size[0], 2 * size[1])).numpy()
     np.testing.assert_allclose(degrade.upscale_bicubic(image, 2).numpy(), exact, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("size", [(2, 5), (9, 8)])
+def test_upscale_at_tiny_sizes_and_all_scales(scale, size, rng):
+    image = rng.random((*size, 3)).astype(np.float32)
+    exact = degrade.imresize(image, (scale * size[0], scale * size[1])).numpy()
+    np.testing.assert_allclose(degrade.upscale_bicubic(image, scale).numpy(), exact, atol=1e-5)
+
+
+def test_phase_weights_are_keys_cubic():
+    # x2, centre grid: phase 0 samples at k - 0.25, so taps k-2 .. k+2 sit at
+    # distances 1.75, 0.75, 0.25, 1.25, 2.25; phase 1 is its mirror.
+    centre = degrade.phase_weights(2).numpy()
+    np.testing.assert_allclose(centre[0], [-0.0234375, 0.2265625, 0.8671875, -0.0703125, 0.0])
+    np.testing.assert_allclose(centre[1], centre[0][::-1])
+    # Corner grid: phase 0 is the LR pixel itself, phase 1 the midpoint.
+    corner = degrade.phase_weights(2, "corner").numpy()
+    np.testing.assert_allclose(corner, [[0, 0, 1, 0, 0], [0, -0.0625, 0.5625, 0.5625, -0.0625]])
+    for s in (2, 3, 4):
+        for grid in degrade.GRIDS:
+            np.testing.assert_allclose(degrade.phase_weights(s, grid).numpy().sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_corner_grid_keeps_the_lr_pixels(scale, rng):
+    image = rng.random((11, 14, 3)).astype(np.float32)
+    up = degrade.upscale_bicubic(image, scale, "corner").numpy()
+    assert up.shape == (11 * scale, 14 * scale, 3)
+    np.testing.assert_array_equal(up[::scale, ::scale], image)
+
+
+def test_blur_subsample_reproduces_set5_g20_bit_exactly(data_dir):
+    kernel = kernels.parse(os.path.join(data_dir, "kernels", "g20_x2_kernel.mat"))
+    names = sorted(os.listdir(os.path.join(data_dir, "Set5", "HR")))
+    assert len(names) == 5
+    for name in names:
+        hr = imaging.read_image(os.path.join(data_dir, "Set5", "HR", name)).astype(np.float64)
+        lr = np.asarray(Image.open(os.path.join(data_dir, "Set5", "LR_g20_x2", name)))
+        # float64 like scipy.ndimage.correlate; float32 rounds one Set5 pixel the other way.
+        out = degrade.blur_subsample(tf.constant(hr), kernel, 2).numpy()
+        assert np.array_equal(np.round(out * 255).clip(0, 255).astype(np.uint8), lr[..., :3]), name
+
+
+def test_blur_subsample_equals_scipy_on_odd_sizes(rng):
+    ndimage = pytest.importorskip("scipy.ndimage")
+    image = rng.random((23, 30, 3))
+    kernel = kernels.gaussian(1.3, size=7) + rng.random((7, 7)) * 0.01  # not symmetric
+    for scale in (2, 3):
+        want = np.stack([ndimage.correlate(image[..., c], kernel, mode="reflect")
+                         for c in range(3)], -1)[::scale, ::scale]
+        got = degrade.blur_subsample(tf.constant(image), kernel, scale).numpy()
+        np.testing.assert_allclose(got, want, atol=1e-12)

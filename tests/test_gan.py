@@ -82,3 +82,9 @@ def test_step_halving_is_the_paper_codes_schedule():
     assert rates == pytest.approx(
         {0: 1e-3, 498: 1e-3, 499: 5e-4, 998: 5e-4, 999: 2.5e-4, 1999: 6.25e-5}
     )
+
+
+def test_lr_decay_steps_schedule():
+    schedule = gan.learning_rate_schedule(zsrgan_tf.preset("zssr"))
+    rates = [float(schedule(step)) for step in (0, 1000, 1001, 1300, 1301)]
+    assert rates == pytest.approx([1e-3, 1e-3, 1e-4, 1e-4, 1e-5])

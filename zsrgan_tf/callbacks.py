@@ -68,16 +68,21 @@ class Progress(keras.callbacks.Callback):
         self.stream = stream
         self.every = 1 if stream.isatty() else every
         self.start = None
+        self.first = None  # first iteration of this process (> 0 when resumed)
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.first is None:
+            self.first = epoch
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
         if done % self.every and done != self.iterations:
             return
         elapsed = time.perf_counter() - self.start
-        per_it = elapsed / done
+        per_it = elapsed / (done - self.first)
         losses = " ".join(f"{k} {float(v):.4f}" for k, v in sorted((logs or {}).items()))
         line = (
             f"iter {done}/{self.iterations} | {losses} | {per_it:.2f} s/it | "

@@ -27,7 +27,7 @@ import tensorflow as tf
 from absl import app, flags
 
 import zsrgan_tf
-from zsrgan_tf import callbacks, data, export, imaging, train
+from zsrgan_tf import callbacks, data, export, imaging, inference, kernels, train
 from zsrgan_tf import config as config_lib
 from zsrgan_tf.imaging import ImageError
 from zsrgan_tf.vgg import WeightsError
@@ -36,7 +36,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("image", None, "Low-resolution input image (PNG, JPEG, ...).")
 flags.DEFINE_integer("scale", 2, "Super-resolution factor: 2, 3 or 4.")
 flags.DEFINE_enum("preset", "paper", sorted(config_lib.PRESETS),
-                  "Settings preset: 'paper' (the paper, exactly) or 'cpu' (the demo).")
+                  "Settings preset: 'paper' (the paper, exactly), 'cpu' (the demo) or 'zssr' "
+                  "(ZSSR's L1 recipe with ensemble and back-projection; kernel-aware with --kernel).")
 flags.DEFINE_integer("iterations", None, "Override the preset's number of iterations.")
 flags.DEFINE_string("output_dir", "saved_models", "Folder for the SR image and the model folder.")
 flags.DEFINE_integer("seed", 0, "Seed of weight init and father/son sampling.")
@@ -45,6 +46,11 @@ flags.DEFINE_enum(
     "precision", "auto", list(config_lib.PRECISIONS),
     "Numeric precision; 'auto': mixed_float16 on GPUs, mixed_bfloat16 on CPUs with bf16 units "
     "(AMX, AVX512-BF16), else float32. 'float32' forces full precision.",
+)
+flags.DEFINE_string(
+    "kernel", None, "How the input was degraded, for kernel-aware training: 'bicubic' (the "
+    "paper), 'gaussian:COV' (isotropic, covariance COV px^2; g20 is gaussian:2.0) or a .npy/.mat "
+    "file (variable 'kernel'). Default: the preset's.",
 )
 flags.DEFINE_list(
     "export", [], "Also export the generator: any of savedmodel, tflite (fp32), fp16, int8 "
@@ -168,7 +174,7 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
                 config,
                 [callbacks.Progress(config.iterations), callbacks.LossLog(log), guard],
             )
-        sr = model.upscale(lr)
+        sr = inference.upscale(model, lr, config)
         if guard.diverged_at or not numpy.isfinite(sr).all():
             raise TrainingError(
                 f"{image_path}: training diverged (non-finite loss at iteration "
@@ -177,7 +183,7 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
             )
         model.generator.save(os.path.join(tmp_dir, "generator.keras"))
         exported = export.write_exports(model.generator, config.scale, tmp_dir, exports,
-                                        export_tile)
+                                        export_tile, config.grid)
         imaging.write_png(os.path.join(tmp_dir, os.path.basename(png_path)), sr)
         record = _record(image_path, lr, config, preset_name, png_path, sr, model, history, t0,
                          started)
@@ -208,13 +214,16 @@ def main(argv):
         overrides = {"scale": FLAGS.scale, "seed": FLAGS.seed, "precision": FLAGS.precision}
         if FLAGS.iterations is not None:
             overrides["iterations"] = FLAGS.iterations
+        if FLAGS.kernel is not None:
+            kernels.parse(FLAGS.kernel)  # a bad spec or file fails here, before training
+            overrides["kernel"] = FLAGS.kernel
         try:
             config = config_lib.preset(FLAGS.preset, **overrides)
         except ValueError as e:
             raise UsageError(str(e)) from None
         png_path = run(FLAGS.image, config, FLAGS.preset, FLAGS.output_dir, FLAGS.overwrite,
                        FLAGS.export, FLAGS.export_tile)
-    except (UsageError, ImageError, WeightsError) as e:
+    except (UsageError, ImageError, WeightsError, kernels.KernelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except TrainingError as e:

@@ -25,11 +25,22 @@ class TrainConfig:
       noise_sigma: std of the Gaussian noise added to the son, [0, 1] units.
       learning_rate: initial Adam learning rate, both networks.
       beta_1, beta_2: Adam moments, both networks.
-      lr_halve_every: halve the learning rate after every this many steps.
+      lr_halve_every: halve the learning rate after every this many steps
+        (the paper's schedule; used when ``lr_decay_steps`` is empty).
+      lr_decay_steps: steps after which the learning rate is multiplied by
+        ``lr_decay_factor`` (ZSSR-style drops, e.g. (1000, 1300)); replaces halving.
+      lr_decay_factor: the factor of each drop in ``lr_decay_steps``.
       lambda_pix, lambda_percep, lambda_gan: generator loss weights.
       d_loss_weight: factor on the discriminator's BCE loss.
       vgg_normalize: feed VGG ImageNet-normalised RGB (True; the torchvision
         weights expect it) or the paper code's un-normalised input (False).
+      kernel: how sons are made (``kernels.parse``): "bicubic" (the paper:
+        MATLAB bicubic down and up), "gaussian:COV" or a kernel file (blur
+        with it and keep pixels 0, s, 2s, ...: kernel-aware sons, on the
+        "corner" grid).
+      ensemble: at inference, the median over the 8 rotations/flips (ZSSR).
+      back_projection: at inference, this many back-projection steps with the
+        kernel (bicubic for "bicubic"; ZSSR).
       seed: seeds weight init and the father/son sampler.
       precision: "auto" (by device, see ``precision``), "float32",
         "mixed_bfloat16" or "mixed_float16". An execution setting, not part of
@@ -46,15 +57,22 @@ class TrainConfig:
     beta_1: float = 0.5
     beta_2: float = 0.999
     lr_halve_every: int = 500
+    lr_decay_steps: tuple = ()
+    lr_decay_factor: float = 0.1
     lambda_pix: float = 1.0
     lambda_percep: float = 1.0
     lambda_gan: float = 1.0
     d_loss_weight: float = 0.5
     vgg_normalize: bool = True
+    kernel: str = "bicubic"
+    ensemble: bool = False
+    back_projection: int = 0
     seed: int = 0
     precision: str = "auto"
 
     def __post_init__(self):
+        # JSON gives lists; keep a tuple so configs compare and hash alike.
+        object.__setattr__(self, "lr_decay_steps", tuple(int(s) for s in self.lr_decay_steps))
         if self.scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}, got {self.scale}")
         if self.iterations < 1 or self.batch_size < 1 or self.lr_halve_every < 1:
@@ -65,13 +83,24 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.min_father_side < 64 or self.crop_size < self.min_father_side:
             raise ValueError("need 64 <= min_father_side <= crop_size")
+        if list(self.lr_decay_steps) != sorted(set(self.lr_decay_steps)):
+            raise ValueError("lr_decay_steps must be increasing")
+        if self.back_projection < 0:
+            raise ValueError("back_projection must be >= 0")
+
+    @property
+    def grid(self):
+        """The sampling grid (``degrade.GRIDS``) of the sons, hence of inference."""
+        return "centre" if self.kernel == "bicubic" else "corner"
 
     def replace(self, **changes):
         """A copy with some settings changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """The settings as JSON types (tuples become lists); ``TrainConfig(**d)`` inverts it."""
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
 
 
 PRESETS = {
@@ -80,7 +109,41 @@ PRESETS = {
     # The CPU demo: the paper's losses and sampler on 4 x 64x64 crops, 600
     # steps, lr halved every 150 (the same four-stage schedule, compressed).
     "cpu": TrainConfig(iterations=600, crop_size=64, batch_size=4, lr_halve_every=150),
+    # ZSSR's recipe (REFERENCE.md sections 5 and 8): L1 only, one 128x128 crop
+    # per step, no noise, Adam 1e-3 (default betas) divided by 10 at 1000 and
+    # 1300 of 1500 steps; 8-transform median ensemble and 10 back-projection
+    # steps. Kernel-aware with --kernel; bicubic sons otherwise.
+    "zssr": TrainConfig(iterations=1500, crop_size=128, batch_size=1, noise_sigma=0.0,
+                        beta_1=0.9, lambda_percep=0.0, lambda_gan=0.0,
+                        lr_decay_steps=(1000, 1300), ensemble=True, back_projection=10),
 }
+
+
+def parse_overrides(text):
+    """``"key=value,key=value"`` -> a dict of typed ``TrainConfig`` settings.
+
+    Booleans are ``True``/``False``; tuples (``lr_decay_steps``) are written
+    with ``/`` between items, e.g. ``lr_decay_steps=1000/1300``.
+
+    Raises:
+      ValueError: unknown setting or a value of the wrong type.
+    """
+    types = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    changes = {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        if key not in types:
+            raise ValueError(f"unknown setting {key!r}; known: {', '.join(types)}")
+        kind = types[key]
+        if kind is bool:
+            if value not in ("True", "False"):
+                raise ValueError(f"{key}={value}: expected True or False")
+            changes[key] = value == "True"
+        elif kind is tuple:
+            changes[key] = tuple(int(v) for v in filter(None, value.split("/")))
+        else:
+            changes[key] = kind(value)
+    return changes
 
 
 def preset(name, **overrides):

@@ -87,6 +87,15 @@ def dihedral_copies(crop):
     return tf.stack(copies)
 
 
+def father_crop(image, father_size, corner, crop):
+    """A ``crop x crop`` crop at ``corner`` of ``imresize(image, father_size)``,
+    computed from the rows of the resize matrices."""
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    rows = degrade.resize_matrix(height, father_size[0])[corner[0] : corner[0] + crop]
+    cols = degrade.resize_matrix(width, father_size[1])[corner[1] : corner[1] + crop]
+    return degrade.apply_separable(image, rows, cols)
+
+
 def _crop_matrices(in_size, father_size, scale, start, crop):
     """Rows ``start:start+crop`` of the father and of the son resize matrices."""
     father = degrade.resize_matrix(in_size, father_size, tf.float64)
@@ -132,6 +141,7 @@ def father_son_dataset(
     seed=TrainConfig.seed,
     crop_multiple=None,
     start=0,
+    kernel=None,
 ):
     """An endless dataset of ``(son, father)`` training batches from one image.
 
@@ -152,6 +162,11 @@ def father_son_dataset(
         so XLA, which compiles once per shape, compiles at most 5 times.
         None: 16 where Keras turns XLA on by default (GPUs), else 1.
       start: index of the first batch (to resume a run at that step).
+      kernel: None for the paper's bicubic sons, or a blur kernel ``(n, n)``
+        (``kernels.parse``) for kernel-aware sons: each geometric copy of the
+        father crop is blurred with it (mirrored borders) and pixels 0, s, 2s,
+        ... are kept (``degrade.blur_subsample``), then upscaled by bicubic on
+        the "corner" grid. Crop sides are then multiples of ``scale``.
 
     Returns:
       ``tf.data.Dataset`` of ``(son, father)``, each float32
@@ -161,6 +176,8 @@ def father_son_dataset(
     """
     if crop_multiple is None:
         crop_multiple = precision.XLA_CROP_MULTIPLE if precision.use_xla() else 1
+    if kernel is not None:
+        crop_multiple = int(np.lcm(crop_multiple, scale))
     image = tf.constant(imaging.to_float(image))
     height, width = int(image.shape[0]), int(image.shape[1])
     sizes, probs = father_sizes(height, width, scale, min_father_side)
@@ -180,11 +197,18 @@ def father_son_dataset(
         left = tf.random.stateless_uniform(
             [], seeds[2], minval=0, maxval=father_w - crop + 1, dtype=tf.int32
         )
-        father, son = crop_pair(image, (father_h, father_w), (top, left), crop, scale)
         order = tf.argsort(tf.random.stateless_uniform([_N_COPIES], seeds[3]))
         order = tf.gather(order, tf.range(batch_size) % _N_COPIES)
-        father = tf.gather(dihedral_copies(father), order)
-        son = tf.gather(dihedral_copies(son), order)
+        if kernel is None:
+            father, son = crop_pair(image, (father_h, father_w), (top, left), crop, scale)
+            father = tf.gather(dihedral_copies(father), order)
+            son = tf.gather(dihedral_copies(son), order)
+        else:
+            # Sons from the transformed fathers: a flip moves the kept pixels 0, s, 2s, ...
+            father = father_crop(image, (father_h, father_w), (top, left), crop)
+            father = tf.gather(dihedral_copies(father), order)
+            son = degrade.blur_subsample(father, kernel, scale)
+            son = degrade.upscale_bicubic(son, scale, "corner")
         son += noise_sigma * tf.random.stateless_normal(tf.shape(son), seeds[4])
         return son, father
 

@@ -1,4 +1,4 @@
-"""Resampling: MATLAB-exact bicubic ``imresize`` as separable matrices.
+"""Resampling: MATLAB-exact bicubic, and the blur-and-subsample degradation.
 
 MATLAB's ``imresize(..., 'bicubic')`` is linear and separable, so resizing an
 image of ``in_size`` pixels along one axis to ``out_size`` pixels is a
@@ -109,42 +109,96 @@ def imresize(image, size):
     return apply_separable(image, resize_matrix(h, size[0]), resize_matrix(w, size[1]))
 
 
-# Symmetric padding used by ``upscale_bicubic``: well beyond the 2-pixel reach
-# of the cubic kernel when upscaling.
-_PAD = 8
+# Where the pixels of an integer upscale sit relative to the LR pixels:
+# - "centre": pixel centres at half-integers (MATLAB imresize, tf.image.resize,
+#   the paper's bicubic sons): output pixel s*k + p samples the input at
+#   k + (p + 0.5) / s - 0.5.
+# - "corner": LR pixel k is HR pixel s*k, the grid of images made by blurring and
+#   keeping pixels 0, s, 2s, ... (``blur_subsample``; the g20 test sets):
+#   output pixel s*k + p samples the input at k + p / s.
+GRIDS = ("centre", "corner")
+# Input taps each side of an output phase's source pixel: its offset lies in
+# (-0.5, 1) and the cubic reaches 2 pixels, so pixels k-2 .. k+2 suffice.
+_TAPS = 2
 
 
-def upscale_bicubic(image, scale):
-    """MATLAB ``imresize(image, scale, 'bicubic')`` for an integer ``scale``.
+def phase_weights(scale, grid="centre"):
+    """Keys cubic weights of each output phase of an integer upscale.
 
-    Images with both sides >= 8 are padded symmetrically by 8 pixels, resized
-    by ``tf.image.resize`` (bicubic with antialias=True, the Keys a = -0.5
-    kernel; half-pixel centres) and
-    cropped, which equals MATLAB's ``imresize`` for integer upscaling (tested
-    to 1e-5) at O(pixels) cost, so whole photos can be upscaled. Smaller
-    images use the exact matrices of ``imresize``.
+    Args:
+      scale: integer factor >= 1.
+      grid: one of ``GRIDS``.
+
+    Returns:
+      float64 tensor ``(scale, 5)``: row ``p`` weights input pixels ``k-2 .. k+2``
+      for output pixel ``scale*k + p``; rows sum to 1.
+    """
+    if grid not in GRIDS:
+        raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
+    p = tf.range(scale, dtype=tf.float64)
+    offsets = (p + 0.5) / scale - 0.5 if grid == "centre" else p / scale
+    taps = tf.range(-_TAPS, _TAPS + 1, dtype=tf.float64)
+    weights = cubic(offsets[:, None] - taps[None, :])
+    return weights / tf.reduce_sum(weights, axis=1, keepdims=True)
+
+
+def upscale_bicubic(image, scale, grid="centre"):
+    """Bicubic (Keys, a = -0.5) upscaling by an integer ``scale``.
+
+    With ``grid="centre"`` this is MATLAB's ``imresize(image, scale, 'bicubic')``
+    exactly, borders included. Computed as a polyphase filter from TFLite
+    builtin ops, so the same graph trains, infers and exports:
+    symmetric padding by 2 (MATLAB's border rule: mirror with the edge pixel
+    repeated), one fixed 5x5 convolution with ``scale**2`` phases per channel,
+    ``depth_to_space``. O(pixels), any size with H, W >= 2.
 
     Args:
       image: float tensor ``(H, W, C)`` or ``(N, H, W, C)``, values in [0, 1].
       scale: integer upscaling factor (2, 3, 4, ...).
+      grid: one of ``GRIDS``: "centre" (MATLAB, the paper) or "corner" (LR
+        pixel k at HR pixel scale*k, for kernel-aware sons).
 
     Returns:
       float32 tensor of spatial size ``(scale * H, scale * W)``, not clipped.
     """
     image = tf.convert_to_tensor(image, tf.float32)
     batched = image if image.shape.rank == 4 else image[None]
-    shape = tf.shape(batched)
-    h, w = shape[1], shape[2]
+    channels = batched.shape[-1]
+    w = tf.cast(phase_weights(scale, grid), tf.float32)
+    # Output channel (py * s + px) * C + c: phase (py, px) of channel c, the
+    # order depth_to_space reads.
+    kernel = tf.einsum("ya,xb,cd->abcyxd", w, w, tf.eye(channels))
+    kernel = tf.reshape(kernel, [2 * _TAPS + 1, 2 * _TAPS + 1, channels, -1])
+    pad = [[0, 0], [_TAPS, _TAPS], [_TAPS, _TAPS], [0, 0]]
+    padded = tf.pad(batched, pad, mode="SYMMETRIC")
+    phases = tf.nn.conv2d(padded, kernel, strides=1, padding="VALID")
+    out = tf.nn.depth_to_space(phases, scale)
+    return out if image.shape.rank == 4 else out[0]
 
-    def padded_resize():
-        padded = tf.pad(batched, [[0, 0], [_PAD, _PAD], [_PAD, _PAD], [0, 0]], "SYMMETRIC")
-        size = tf.stack([(h + 2 * _PAD) * scale, (w + 2 * _PAD) * scale])
-        out = tf.image.resize(padded, size, "bicubic", antialias=True)
-        return out[:, _PAD * scale : (_PAD + h) * scale, _PAD * scale : (_PAD + w) * scale]
 
-    out = tf.cond(
-        tf.minimum(h, w) >= _PAD,
-        padded_resize,
-        lambda: imresize(batched, tf.stack([h * scale, w * scale])),
-    )
+def blur_subsample(image, kernel, scale):
+    """Blur and subsample: ``correlate(image, kernel, mode='reflect')[::s, ::s]``.
+
+    The degradation of the g20 test sets (REFERENCE.md section 2) and of
+    kernel-aware sons: each channel correlated with ``kernel`` (centre
+    ``n // 2``), borders mirrored with the edge pixel repeated (scipy's
+    ``reflect``), then pixels ``0, s, 2s, ...`` kept along both axes.
+
+    Args:
+      image: float tensor ``(H, W, C)`` or ``(N, H, W, C)`` (float32 or
+        float64), H, W >= n // 2.
+      kernel: ``(n, n)`` array, n odd.
+      scale: integer subsampling factor.
+
+    Returns:
+      Tensor ``(ceil(H / s), ceil(W / s), C)`` (or batched), dtype of ``image``.
+    """
+    image = tf.convert_to_tensor(image)
+    batched = image if image.shape.rank == 4 else image[None]
+    kernel = tf.cast(kernel, batched.dtype)
+    r = kernel.shape[0] // 2
+    padded = tf.pad(batched, [[0, 0], [r, r], [r, r], [0, 0]], mode="SYMMETRIC")
+    # Strided VALID correlation computes only the kept pixels.
+    depthwise = tf.tile(kernel[:, :, None, None], [1, 1, batched.shape[-1], 1])
+    out = tf.nn.depthwise_conv2d(padded, depthwise, [1, scale, scale, 1], "VALID")
     return out if image.shape.rank == 4 else out[0]

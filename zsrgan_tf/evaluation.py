@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from zsrgan_tf import callbacks as callbacks_lib
-from zsrgan_tf import degrade, metrics, train
+from zsrgan_tf import degrade, inference, metrics, train
 
 METHODS = ("bicubic", "zssr", "zsrgan")
 # Training state saved every this many iterations when a checkpoint path is given.
@@ -46,7 +46,9 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
     Returns:
       ``(sr, info)``: float32 ``(scale*H, scale*W, 3)`` in [0, 1], and a dict
       with ``seconds`` (training and inference, summed over resumed runs),
-      ``final_losses`` and ``dtype_policy``.
+      ``final_losses``, ``dtype_policy`` and, for trained methods,
+      ``variants``: name -> SR image of the same network with fewer test-time
+      options (see ``_variants``; computed after ``seconds`` is taken).
     """
     t0 = time.perf_counter()
     trained = method_config(method, config)
@@ -63,12 +65,24 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
     model, history = train.train_on_image(
         lr, trained, callbacks, checkpoint=checkpoint, checkpoint_every=CHECKPOINT_EVERY
     )
-    sr = model.upscale(lr)
+    sr = inference.upscale(model, lr, trained)
+    seconds = earlier + time.perf_counter() - t0
     return sr, {
-        "seconds": earlier + time.perf_counter() - t0,
+        "seconds": seconds,
         "final_losses": {k: float(v[-1]) for k, v in history.history.items() if v},
         "dtype_policy": model.generator.dtype_policy.name,
+        "variants": _variants(model, lr, trained),
     }
+
+
+def _variants(model, lr, config):
+    """The same trained network with fewer test-time options, for ablations:
+    ``network`` (no ensemble or back-projection) and each option alone."""
+    variants = {"network": model.upscale(lr)}
+    if config.ensemble and config.back_projection:
+        variants["ensemble"] = inference.upscale(model, lr, config.replace(back_projection=0))
+        variants["back_projection"] = inference.upscale(model, lr, config.replace(ensemble=False))
+    return variants
 
 
 def score(sr, hr, scale, lpips_model=None):

@@ -53,11 +53,11 @@ def _float32(generator):
     return copy
 
 
-def _archive(generator, scale, spatial):
+def _archive(generator, scale, spatial, grid):
     """A Keras ExportArchive with both signatures; ``spatial`` is None or a tile side."""
     generator = _float32(generator)
-    models = {IO_TYPES["float32"]: upscaler.float_upscaler(generator, scale),
-              IO_TYPES["uint8"]: upscaler.uint8_upscaler(generator, scale)}
+    models = {IO_TYPES["float32"]: upscaler.float_upscaler(generator, scale, grid),
+              IO_TYPES["uint8"]: upscaler.uint8_upscaler(generator, scale, grid)}
     batch = None if spatial is None else 1
     archive = keras.export.ExportArchive()
     for name, model in models.items():
@@ -82,18 +82,21 @@ def _write_folder(path, write):
         raise
 
 
-def save_savedmodel(generator, scale, path):
+def save_savedmodel(generator, scale, path, grid="centre"):
     """Writes the upscaler as a SavedModel folder at ``path`` (dynamic N, H, W).
 
     Args:
       generator: a trained ``models.Generator`` (float32 or mixed policy).
       scale: its integer upscaling factor.
       path: folder to create; must not exist.
+      grid: the ``degrade.GRIDS`` member it was trained on.
     """
-    _write_folder(path, lambda tmp: _archive(generator, scale, None).write_out(tmp, verbose=False))
+    _write_folder(path, lambda tmp: _archive(generator, scale, None, grid).write_out(
+        tmp, verbose=False))
 
 
-def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32"):
+def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32",
+                 grid="centre"):
     """The upscaler as a LiteRT/TFLite flatbuffer with one signature.
 
     Args:
@@ -104,6 +107,7 @@ def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32")
         ``(1, tile, tile, 3)`` input.
       io: ``"float32"`` (signature ``serve``) or ``"uint8"`` (``serve_uint8``).
         The converter keeps one signature per file.
+      grid: the ``degrade.GRIDS`` member it was trained on.
 
     Returns:
       The .tflite file's bytes, checked to hold builtin ops only.
@@ -114,7 +118,7 @@ def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32")
         raise ValueError(f"io must be one of {tuple(IO_TYPES)}, got {io!r}")
     with tempfile.TemporaryDirectory() as tmp:
         saved = os.path.join(tmp, "saved_model")
-        _archive(generator, scale, tile).write_out(saved, verbose=False)
+        _archive(generator, scale, tile, grid).write_out(saved, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved, [IO_TYPES[io]])
         # Builtins only: conversion fails instead of emitting Flex ops.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -129,9 +133,10 @@ def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32")
     return content
 
 
-def save_tflite(generator, scale, path, quantization="fp32", tile=None, io="float32"):
+def save_tflite(generator, scale, path, quantization="fp32", tile=None, io="float32",
+                grid="centre"):
     """Writes ``tflite_bytes(...)`` to ``path`` atomically."""
-    content = tflite_bytes(generator, scale, quantization, tile, io)
+    content = tflite_bytes(generator, scale, quantization, tile, io, grid)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tflite", dir=folder)
     try:
@@ -181,7 +186,7 @@ def flex_ops(content):
     return [op for op in tflite_ops(content) if op not in builtin]
 
 
-def write_exports(generator, scale, folder, kinds, tile=256):
+def write_exports(generator, scale, folder, kinds, tile=256, grid="centre"):
     """Writes the requested exports into ``folder`` (which must exist).
 
     Args:
@@ -193,6 +198,7 @@ def write_exports(generator, scale, folder, kinds, tile=256):
         if ``tile``, ``upscaler_<q>_tile<tile>.tflite`` (fixed size); ``uint8`` adds a
         ``_uint8`` copy of each TFLite file with uint8 input and output.
       tile: side of the fixed-size TFLite input, in LR pixels (0: none).
+      grid: the ``degrade.GRIDS`` member the generator was trained on.
 
     Returns:
       The written paths, in order.
@@ -203,7 +209,7 @@ def write_exports(generator, scale, folder, kinds, tile=256):
     written = []
     if "savedmodel" in kinds:
         written.append(os.path.join(folder, "savedmodel"))
-        save_savedmodel(generator, scale, written[-1])
+        save_savedmodel(generator, scale, written[-1], grid)
     weights = [q for q, kind in zip(QUANTIZATIONS, ("tflite", "fp16", "int8")) if kind in kinds]
     ios = ["float32", "uint8"] if "uint8" in kinds else ["float32"]
     for quantization in weights:
@@ -212,5 +218,5 @@ def write_exports(generator, scale, folder, kinds, tile=256):
                 name = (f"upscaler_{quantization}{f'_tile{size}' if size else ''}"
                         f"{'_uint8' if io == 'uint8' else ''}.tflite")
                 written.append(os.path.join(folder, name))
-                save_tflite(generator, scale, written[-1], quantization, size, io)
+                save_tflite(generator, scale, written[-1], quantization, size, io, grid)
     return written

@@ -31,15 +31,25 @@ class StepHalving(keras.optimizers.schedules.LearningRateSchedule):
         return {"initial": self.initial, "every": self.every}
 
 
+def learning_rate_schedule(config):
+    """``StepHalving`` (the paper), or drops by ``lr_decay_factor`` at ``lr_decay_steps``."""
+    if not config.lr_decay_steps:
+        return StepHalving(config.learning_rate, config.lr_halve_every)
+    values = [config.learning_rate * config.lr_decay_factor**i
+              for i in range(len(config.lr_decay_steps) + 1)]
+    return keras.optimizers.schedules.PiecewiseConstantDecay(list(config.lr_decay_steps), values)
+
+
 def make_optimizer(config=None):
-    """Adam with the paper's betas and ``StepHalving`` schedule.
+    """Adam with the config's betas and ``learning_rate_schedule`` (default: the paper's).
 
     Args:
       config: a ``TrainConfig`` (default: the paper's settings).
     """
     config = config or TrainConfig()
-    schedule = StepHalving(config.learning_rate, config.lr_halve_every)
-    return keras.optimizers.Adam(schedule, beta_1=config.beta_1, beta_2=config.beta_2)
+    return keras.optimizers.Adam(
+        learning_rate_schedule(config), beta_1=config.beta_1, beta_2=config.beta_2
+    )
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -62,6 +72,8 @@ class ZSRGAN(keras.Model):
       d_loss_weight: factor on the discriminator loss.
       vgg_normalize: feed VGG ImageNet-normalised RGB, as its weights expect
         (True), or un-normalised RGB in [0, 1] (False); see ``TrainConfig``.
+      grid: sampling grid of the training sons (``degrade.GRIDS``), used by
+        ``upscale``: "centre" for bicubic sons, "corner" for kernel-aware ones.
       generator, discriminator: networks to train; new ones by default.
 
     ``L_Rec`` is ``losses.pixel_loss`` (L1 in the paper's [-1, 1] units).
@@ -81,6 +93,7 @@ class ZSRGAN(keras.Model):
         lambda_gan=TrainConfig.lambda_gan,
         d_loss_weight=TrainConfig.d_loss_weight,
         vgg_normalize=TrainConfig.vgg_normalize,
+        grid="centre",
         generator=None,
         discriminator=None,
         **kwargs,
@@ -92,6 +105,7 @@ class ZSRGAN(keras.Model):
         self.lambda_gan = lambda_gan
         self.d_loss_weight = d_loss_weight
         self.vgg_normalize = vgg_normalize
+        self.grid = grid
         self.generator = generator or Generator(name="generator")
         self.discriminator = discriminator or Discriminator(name="discriminator")
         self.vgg = vgg.vgg16_trunk(("block3_conv1",), name="vgg16_relu3_1")
@@ -113,6 +127,7 @@ class ZSRGAN(keras.Model):
             lambda_gan=config.lambda_gan,
             d_loss_weight=config.d_loss_weight,
             vgg_normalize=config.vgg_normalize,
+            grid=config.grid,
         )
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
@@ -181,7 +196,7 @@ class ZSRGAN(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def upscale(self, lr):
-        """Super-resolves an LR image: MATLAB bicubic x``scale``, then the generator.
+        """Super-resolves an LR image: bicubic x``scale`` on ``grid``, then the generator.
 
         Args:
           lr: float array ``(H, W, 3)`` in [0, 1] (integers: see ``imaging.to_float``).
@@ -189,7 +204,7 @@ class ZSRGAN(keras.Model):
         Returns:
           float32 numpy array ``(scale * H, scale * W, 3)`` clipped to [0, 1].
         """
-        upscaled = degrade.upscale_bicubic(imaging.to_float(lr)[None], self.scale)
+        upscaled = degrade.upscale_bicubic(imaging.to_float(lr)[None], self.scale, self.grid)
         return np.clip(self.generator(upscaled, training=False)[0].numpy(), 0.0, 1.0)
 
     def get_config(self):
@@ -201,6 +216,7 @@ class ZSRGAN(keras.Model):
             "lambda_gan": self.lambda_gan,
             "d_loss_weight": self.d_loss_weight,
             "vgg_normalize": self.vgg_normalize,
+            "grid": self.grid,
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
         }

@@ -5,7 +5,7 @@ import os
 import keras
 
 from zsrgan_tf import checkpoint as checkpoint_lib
-from zsrgan_tf import precision
+from zsrgan_tf import kernels, precision
 from zsrgan_tf.data import father_son_dataset
 from zsrgan_tf.gan import ZSRGAN, make_optimizer
 
@@ -59,6 +59,7 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
         seed=config.seed,
         crop_multiple=precision.XLA_CROP_MULTIPLE if xla else 1,
         start=done,
+        kernel=kernels.parse(config.kernel),
     )
     history = model.fit(
         dataset,

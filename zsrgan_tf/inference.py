@@ -1,0 +1,120 @@
+"""Test-time refinements (ZSSR): geometric self-ensemble and back-projection.
+
+Both must respect the sampling grid (``degrade.GRIDS``). On the "corner" grid
+(LR pixel k is HR pixel s*k) mirroring an LR image of width W maps HR column
+x to s*W - s - x, not s*W - 1 - x: undoing a flip of the SR output needs a
+shift of s - 1 pixels, and the last s - 1 columns have no mirrored estimate.
+Without the shift the ensemble loses about 5 dB (REFERENCE.md section 8).
+"""
+
+import numpy as np
+
+from zsrgan_tf import degrade, kernels
+
+# The 8 dihedral transforms of an image as (transpose, flip rows, flip columns).
+DIHEDRAL = tuple((t, r, c) for t in (False, True) for r in (False, True) for c in (False, True))
+
+
+def _forward(image, transform):
+    transpose, flip_rows, flip_cols = transform
+    out = np.swapaxes(image, 0, 1) if transpose else image
+    if flip_rows:
+        out = out[::-1]
+    if flip_cols:
+        out = out[:, ::-1]
+    return out
+
+
+def _unflip(sr, axis, shift):
+    """Undoes a flip of the LR image on the SR output: reverse ``axis``, shift by
+    ``shift`` pixels; the ``shift`` uncovered pixels at the end are NaN."""
+    out = np.flip(sr, axis)
+    if shift:
+        out = np.roll(out, -shift, axis)
+        index = [slice(None)] * sr.ndim
+        index[axis] = slice(-shift, None)
+        out[tuple(index)] = np.nan
+    return out
+
+
+def _inverse(sr, transform, shift):
+    transpose, flip_rows, flip_cols = transform
+    out = sr.astype(np.float32, copy=True)
+    if flip_cols:
+        out = _unflip(out, 1, shift)
+    if flip_rows:
+        out = _unflip(out, 0, shift)
+    return np.swapaxes(out, 0, 1) if transpose else out
+
+
+def self_ensemble(upscale, lr, scale, grid="centre", transforms=DIHEDRAL):
+    """Pixel-wise median of ``upscale`` over geometric transforms of ``lr``.
+
+    Args:
+      upscale: function float32 ``(h, w, 3)`` -> ``(scale*h, scale*w, 3)``.
+      lr: float32 ``(H, W, 3)`` in [0, 1].
+      scale: integer factor.
+      grid: ``degrade.GRIDS`` member the network was trained on.
+      transforms: subset of ``DIHEDRAL``.
+
+    Returns:
+      float32 ``(scale*H, scale*W, 3)``; where a transform has no estimate
+      (corner grid: the last ``scale - 1`` rows/columns) the median of the others.
+    """
+    shift = scale - 1 if grid == "corner" else 0
+    estimates = [_inverse(np.asarray(upscale(np.ascontiguousarray(_forward(lr, t)))), t, shift)
+                 for t in transforms]
+    return np.nanmedian(np.stack(estimates), axis=0).astype(np.float32)
+
+
+def back_project(sr, lr, kernel, scale, iterations=10):
+    """Makes ``sr`` consistent with ``lr``: ``sr += up(lr - down(sr))``, repeated (ZSSR).
+
+    With a kernel, ``down`` is ``degrade.blur_subsample`` and ``up`` bicubic on
+    the corner grid (the grid ``blur_subsample`` makes); without one (bicubic
+    sons), ``down`` is MATLAB's antialiased bicubic ``imresize`` and ``up``
+    bicubic on the centre grid.
+
+    Args:
+      sr: float32 ``(scale*H, scale*W, 3)``.
+      lr: float32 ``(H, W, 3)``.
+      kernel: the blur kernel ``(n, n)``, or None for bicubic.
+      scale: integer factor.
+      iterations: number of corrections (0 returns ``sr``).
+
+    Returns:
+      float32 ``(scale*H, scale*W, 3)`` clipped to [0, 1].
+    """
+    sr = np.asarray(sr, np.float32)
+    lr = np.asarray(lr, np.float32)
+    for _ in range(iterations):
+        if kernel is None:
+            down = degrade.imresize(sr, lr.shape[:2])
+            grid = "centre"
+        else:
+            down = degrade.blur_subsample(sr, kernel, scale)
+            grid = "corner"
+        residual = lr - down.numpy()
+        sr = np.clip(sr + degrade.upscale_bicubic(residual, scale, grid).numpy(), 0.0, 1.0)
+    return sr
+
+
+def upscale(model, lr, config):
+    """The final SR image of a trained run, with the config's test-time options.
+
+    Args:
+      model: a trained ``gan.ZSRGAN`` (its ``upscale`` uses its grid).
+      lr: float32 ``(H, W, 3)`` in [0, 1].
+      config: the run's ``TrainConfig`` (``ensemble``, ``back_projection``, ``kernel``).
+
+    Returns:
+      float32 ``(scale*H, scale*W, 3)`` in [0, 1].
+    """
+    if config.ensemble:
+        sr = self_ensemble(model.upscale, lr, config.scale, config.grid)
+    else:
+        sr = model.upscale(lr)
+    if config.back_projection:
+        sr = back_project(sr, lr, kernels.parse(config.kernel), config.scale,
+                          config.back_projection)
+    return sr
