@@ -167,6 +167,7 @@ def main(argv):
     if FLAGS.kernel:
         overrides["kernel"] = FLAGS.kernel
     config = zsrgan_tf.preset(FLAGS.preset, **overrides)
+    trained = evaluation.method_config(FLAGS.method, config)
     pairs = evaluation.dataset_pairs(FLAGS.dataset)[: FLAGS.limit]
     if FLAGS.names:
         by_name = {pair[0]: pair for pair in pairs}
@@ -188,7 +189,10 @@ def main(argv):
         hr = imaging.read_image(hr_path)  # read only now, for scoring
         record = {"name": name, "scores": evaluation.score(sr, hr, config.scale, lpips),
                   "seconds": round(info["seconds"], 1), "final_losses": info["final_losses"],
-                  "dtype_policy": info["dtype_policy"]}
+                  "dtype_policy": info["dtype_policy"],
+                  "config": trained.to_dict() if trained else None,
+                  "machine": report.machine()["summary"],
+                  "versions": {"zsrgan_tf": zsrgan_tf.__version__}}
         # Ablation of the test-time options: the same network, fewer options.
         variants = info.get("variants", {})
         if len(variants) > 1:

@@ -38,6 +38,11 @@ flags.DEFINE_string("out", "docs/benchmarks/time_to_quality", "Folder of per-run
 flags.DEFINE_string("markdown", "docs/BENCHMARKS.md", "Markdown file whose section is replaced.")
 flags.DEFINE_bool("table_only", False, "Only rebuild the table from the JSON files.")
 flags.DEFINE_string(
+    "evaluation", "docs/results/Set5",
+    "Folder of scripts/evaluate.py results: a candidate run there already (same code path, "
+    "preset and seed: <folder>/zsrgan-<preset>/per_image/<image>.json) is reused, not retrained.",
+)
+flags.DEFINE_string(
     "checkpoint_dir", os.path.expanduser("~/.cache/zsrgan-tf/time_to_quality"),
     "Training states, so that a killed run resumes (outside the repository).",
 )
@@ -47,6 +52,36 @@ def parse_candidate(text):
     label, _, spec = text.partition("=")
     name, _, overrides = spec.partition(":")
     return label, zsrgan_tf.preset(name, **config_lib.parse_overrides(overrides))
+
+
+def from_evaluation(label, config, image):
+    """The row of an identical run that ``scripts/evaluate.py`` already made, or None.
+
+    Only plain presets qualify (candidate label = preset name, no overrides): the
+    record's (or the folder summary's) config must equal the candidate's.
+    """
+    folder = os.path.join(FLAGS.evaluation, f"zsrgan-{label}")
+    record_path = os.path.join(folder, "per_image", f"{image}.json")
+    summary_path = os.path.join(folder, "summary.json")
+    if not os.path.exists(record_path):
+        return None
+    with open(record_path) as f:
+        record = json.load(f)
+    summary = {}
+    if os.path.exists(summary_path):
+        with open(summary_path) as f:
+            summary = json.load(f)
+    if record.get("config", summary.get("config")) != config.to_dict():
+        return None
+    return {
+        "candidate": label, "image": image, "config": config.to_dict(),
+        "dtype_policy": record["dtype_policy"], "wall_s": record["seconds"],
+        "final_losses": record["final_losses"], "mzsr": record["scores"]["mzsr"],
+        "paper": record["scores"]["paper"],
+        "machine": record.get("machine", summary.get("machine", report.machine()["summary"])),
+        "versions": record.get("versions", summary.get("versions")),
+        "note": f"from {record_path}",
+    }
 
 
 def run_one(label, config, image):
@@ -113,7 +148,7 @@ def main(argv):
                 path = os.path.join(FLAGS.out, f"{label}_{image}.json")
                 if os.path.exists(path):
                     continue
-                result = run_one(label, config, image)
+                result = from_evaluation(label, config, image) or run_one(label, config, image)
                 with open(path + ".tmp", "w") as f:
                     json.dump(result, f, indent=2)
                 os.replace(path + ".tmp", path)

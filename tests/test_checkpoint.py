@@ -34,3 +34,15 @@ def test_resume_equals_uninterrupted(baby_lr, tmp_path):
 
     with pytest.raises(checkpoint.CheckpointMismatch, match="other settings"):
         zsrgan_tf.train_on_image(lr, config.replace(seed=1), checkpoint=path)
+
+
+def test_settings_added_later_at_their_defaults_still_match():
+    defaults = zsrgan_tf.TrainConfig().to_dict()
+    current = {"config": zsrgan_tf.preset("cpu").to_dict(), "xla": False}
+    older = {"config": {k: v for k, v in current["config"].items() if k != "kernel"},
+             "xla": False}
+    assert checkpoint._same_settings(older, current, defaults)
+    assert not checkpoint._same_settings(older, current, None)
+    changed = {**current, "config": {**current["config"], "kernel": "gaussian:2.0"}}
+    assert not checkpoint._same_settings(older, changed, defaults)
+    assert not checkpoint._same_settings({**older, "xla": True}, current, defaults)

@@ -43,14 +43,34 @@ def save(model, path, settings):
     os.replace(tmp, path)
 
 
-def restore(model, path, settings):
+def _same_settings(stored, current, defaults):
+    """Equal, or equal once ``current``'s config drops settings the stored one lacks
+    that are at their ``defaults`` (settings added to the code after the save)."""
+    if stored == current:
+        return True
+    if not defaults or "config" not in stored or "config" not in current:
+        return False
+    config = {k: v for k, v in current["config"].items()
+              if k in stored["config"] or k not in defaults or v != defaults[k]}
+    return stored == {**current, "config": config}
+
+
+def restore(model, path, settings, defaults=None):
     """Loads the training state saved by ``save``; returns the number of steps done.
+
+    Args:
+      model: a compiled ``ZSRGAN`` with the same networks.
+      path: the ``.npz`` file.
+      settings: the current run's settings; they must equal the stored ones.
+      defaults: optional ``{setting: default}`` of ``settings["config"]``: a
+        setting missing from the stored config matches when it is at its default.
 
     Raises:
       CheckpointMismatch: the file was written for other settings or networks.
     """
     with np.load(path) as stored:
-        if str(stored["settings"]) != json.dumps(settings, sort_keys=True):
+        saved = json.loads(str(stored["settings"]))
+        if not _same_settings(saved, json.loads(json.dumps(settings)), defaults):
             raise CheckpointMismatch(f"{path}: checkpoint of a run with other settings")
         variables = _variables(model)
         names = sorted(k for k in stored.files if k != "settings")

@@ -47,7 +47,8 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
         settings = {"config": config.to_dict(), "xla": bool(xla),
                     "dtype_policy": model.generator.dtype_policy.name}
         if os.path.exists(checkpoint):
-            done = checkpoint_lib.restore(model, checkpoint, settings)
+            defaults = type(config)().to_dict()
+            done = checkpoint_lib.restore(model, checkpoint, settings, defaults)
         callbacks.append(checkpoint_lib.Checkpointer(checkpoint, settings, checkpoint_every))
     dataset = father_son_dataset(
         lr,
