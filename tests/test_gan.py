@@ -88,3 +88,19 @@ def test_lr_decay_steps_schedule():
     schedule = gan.learning_rate_schedule(zsrgan_tf.preset("zssr"))
     rates = [float(schedule(step)) for step in (0, 1000, 1001, 1300, 1301)]
     assert rates == pytest.approx([1e-3, 1e-3, 1e-4, 1e-4, 1e-5])
+
+
+def test_gan_warmup_trains_the_generator_on_l1_only(small_lr):
+    """During the warm-up the generator's updates are those of an L1-only run."""
+
+    def generator_after(config):
+        model, _ = zsrgan_tf.train_on_image(small_lr, config)
+        return model.generator.get_weights()
+
+    base = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, crop_size=64)
+    warm = generator_after(base.replace(gan_warmup=2))
+    l1 = generator_after(base.replace(lambda_percep=0.0, lambda_gan=0.0))
+    full = generator_after(base)
+    for a, b in zip(warm, l1):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert max(np.abs(a - b).max() for a, b in zip(warm, full)) > 1e-4

@@ -32,6 +32,9 @@ class TrainConfig:
       lr_decay_factor: the factor of each drop in ``lr_decay_steps``.
       lambda_pix, lambda_percep, lambda_gan: generator loss weights.
       d_loss_weight: factor on the discriminator's BCE loss.
+      gan_warmup: the generator's perceptual and adversarial terms count only from
+        this step on (an L1 warm-up; 0: from the start, as the paper). The
+        discriminator trains throughout.
       vgg_normalize: feed VGG ImageNet-normalised RGB (True; the torchvision
         weights expect it) or the paper code's un-normalised input (False).
       kernel: how sons are made (``kernels.parse``): "bicubic" (the paper:
@@ -63,6 +66,7 @@ class TrainConfig:
     lambda_percep: float = 1.0
     lambda_gan: float = 1.0
     d_loss_weight: float = 0.5
+    gan_warmup: int = 0
     vgg_normalize: bool = True
     kernel: str = "bicubic"
     ensemble: bool = False

@@ -72,6 +72,8 @@ class ZSRGAN(keras.Model):
       d_loss_weight: factor on the discriminator loss.
       vgg_normalize: feed VGG ImageNet-normalised RGB, as its weights expect
         (True), or un-normalised RGB in [0, 1] (False); see ``TrainConfig``.
+      gan_warmup: steps of L1 only before the perceptual and adversarial terms
+        count (see ``TrainConfig``).
       grid: sampling grid of the training sons (``degrade.GRIDS``), used by
         ``upscale``: "centre" for bicubic sons, "corner" for kernel-aware ones.
       generator, discriminator: networks to train; new ones by default.
@@ -93,6 +95,7 @@ class ZSRGAN(keras.Model):
         lambda_gan=TrainConfig.lambda_gan,
         d_loss_weight=TrainConfig.d_loss_weight,
         vgg_normalize=TrainConfig.vgg_normalize,
+        gan_warmup=TrainConfig.gan_warmup,
         grid="centre",
         generator=None,
         discriminator=None,
@@ -105,6 +108,7 @@ class ZSRGAN(keras.Model):
         self.lambda_gan = lambda_gan
         self.d_loss_weight = d_loss_weight
         self.vgg_normalize = vgg_normalize
+        self.gan_warmup = gan_warmup
         self.grid = grid
         self.generator = generator or Generator(name="generator")
         self.discriminator = discriminator or Discriminator(name="discriminator")
@@ -127,6 +131,7 @@ class ZSRGAN(keras.Model):
             lambda_gan=config.lambda_gan,
             d_loss_weight=config.d_loss_weight,
             vgg_normalize=config.vgg_normalize,
+            gan_warmup=config.gan_warmup,
             grid=config.grid,
         )
 
@@ -187,7 +192,10 @@ class ZSRGAN(keras.Model):
                 l_percep = losses.l1_loss(self.vgg_features(sr), hr_features)
             if self.lambda_gan:
                 l_gan = losses.generator_adversarial_loss(self.discriminator(sr, training=True))
-            l_g = self.lambda_pix * l_pix + self.lambda_percep * l_percep + self.lambda_gan * l_gan
+            # 0 during the L1 warm-up, then 1 (a step function of the update count).
+            on = tf.cast(self.g_optimizer.iterations >= self.gan_warmup, tf.float32)
+            l_g = self.lambda_pix * l_pix + on * (self.lambda_percep * l_percep
+                                                  + self.lambda_gan * l_gan)
             scaled = self.g_optimizer.scale_loss(l_g)
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
@@ -216,6 +224,7 @@ class ZSRGAN(keras.Model):
             "lambda_gan": self.lambda_gan,
             "d_loss_weight": self.d_loss_weight,
             "vgg_normalize": self.vgg_normalize,
+            "gan_warmup": self.gan_warmup,
             "grid": self.grid,
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
