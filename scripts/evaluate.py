@@ -195,7 +195,7 @@ def main(argv):
                   "versions": {"zsrgan_tf": zsrgan_tf.__version__}}
         # Ablation of the test-time options: the same network, fewer options.
         variants = info.get("variants", {})
-        if len(variants) > 1:
+        if variants:
             record["variants"] = {v: evaluation.score(x, hr, config.scale, lpips)
                                   for v, x in variants.items()}
         with open(record_path + ".tmp", "w") as f:

@@ -77,12 +77,15 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
 
 def _variants(model, lr, config):
     """The same trained network with fewer test-time options, for ablations:
-    ``network`` (no ensemble or back-projection) and each option alone."""
-    variants = {"network": model.upscale(lr)}
-    if config.ensemble and config.back_projection:
-        variants["ensemble"] = inference.upscale(model, lr, config.replace(back_projection=0))
-        variants["back_projection"] = inference.upscale(model, lr, config.replace(ensemble=False))
-    return variants
+    ``network`` (no ensemble or back-projection) and each option alone. Empty
+    unless the config uses both options (otherwise there is nothing to ablate)."""
+    if not (config.ensemble and config.back_projection):
+        return {}
+    return {
+        "network": model.upscale(lr),
+        "ensemble": inference.upscale(model, lr, config.replace(back_projection=0)),
+        "back_projection": inference.upscale(model, lr, config.replace(ensemble=False)),
+    }
 
 
 def score(sr, hr, scale, lpips_model=None):
