@@ -44,8 +44,9 @@ flags.DEFINE_list("names", None, "Only these images, in this order (after --limi
 flags.DEFINE_string("out", None, "Results folder (default docs/results/<dataset>/<method>-<preset>).")
 flags.DEFINE_string("images_dir", None, "SR images (default results/<dataset>/<method>-<preset>).")
 flags.DEFINE_string(
-    "checkpoint_dir", os.path.expanduser("~/.cache/zsrgan-tf/evaluate"),
-    "Training states of unfinished images (outside the repository).",
+    "checkpoint_dir", os.path.join("results", "checkpoints", "evaluate"),
+    "Training states of unfinished images (results/ is not committed; it outlives "
+    "~/.cache on machines whose home folder is reset).",
 )
 flags.DEFINE_list("figure_images", None, "Names shown in the figure (default: first 3).")
 flags.DEFINE_integer("figure_crop", 96, "Side of the HR crop shown in the figure.")

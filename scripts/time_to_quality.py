@@ -43,8 +43,8 @@ flags.DEFINE_string(
     "preset and seed: <folder>/zsrgan-<preset>/per_image/<image>.json) is reused, not retrained.",
 )
 flags.DEFINE_string(
-    "checkpoint_dir", os.path.expanduser("~/.cache/zsrgan-tf/time_to_quality"),
-    "Training states, so that a killed run resumes (outside the repository).",
+    "checkpoint_dir", os.path.join("results", "checkpoints", "time_to_quality"),
+    "Training states, so that a killed run resumes (results/ is not committed).",
 )
 
 def parse_candidate(text):

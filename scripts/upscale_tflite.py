@@ -2,8 +2,8 @@
 """Upscales an image with an exported zsrgan-tf .tflite model, without TensorFlow.
 
 Needs only numpy, Pillow and ai-edge-litert (the LiteRT runtime), so it runs
-where TensorFlow and zsrgan_tf are not installed; this file is standalone and
-can be copied next to the model.
+where TensorFlow and zsrgan_tf are not installed: copy this file and
+``zsrgan_tf/tiling.py`` (numpy only) next to the model.
 
     python scripts/upscale_tflite.py --model upscaler_fp32.tflite --image x.png
 
@@ -24,6 +24,7 @@ Errors print one line and exit with status 2.
 """
 
 import argparse
+import importlib.util
 import os
 import sys
 import tempfile
@@ -33,23 +34,20 @@ from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
 
-def windows(length, core, pad, window=None):
-    """Tiles along one axis: ``(core_start, core_end, win_start, win_end)``.
+def _load_tiling():
+    """``zsrgan_tf/tiling.py`` (numpy only), from beside this file or from the repository."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.path.join(here, "tiling.py"),
+                 os.path.join(here, os.pardir, "zsrgan_tf", "tiling.py")):
+        if os.path.exists(path):
+            spec = importlib.util.spec_from_file_location("zsrgan_tiling", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    sys.exit("upscale_tflite: tiling.py not found: copy zsrgan_tf/tiling.py next to this script")
 
-    Cores of ``core`` pixels cover ``[0, length)``. A window is its core widened
-    by ``pad`` on each side and cut at the image ends, or, when ``window`` is
-    given (fixed-size models; ``window >= core + 2 * pad`` and ``<= length``),
-    exactly ``window`` pixels placed to keep that context inside the image.
-    """
-    tiles = []
-    for start in range(0, length, core):
-        end = min(start + core, length)
-        if window is None:
-            tiles.append((start, end, max(0, start - pad), min(length, end + pad)))
-        else:
-            win_start = min(max(0, start - pad), length - window)
-            tiles.append((start, end, win_start, win_start + window))
-    return tiles
+
+tiling = _load_tiling()
 
 
 class Upscaler:
@@ -80,24 +78,14 @@ class Upscaler:
     def upscale(self, lr, tile=256, pad=16):
         """uint8 RGB ``(H, W, 3)`` -> float32 RGB ``(s*H, s*W, 3)``, tile by tile."""
         h, w = lr.shape[:2]
-        if self.fixed:
-            grow = (max(0, self.fixed[0] - h), max(0, self.fixed[1] - w))
-            lr = np.pad(lr, ((0, grow[0]), (0, grow[1]), (0, 0)), mode="symmetric")
-            cores = [max(1, side - 2 * pad) for side in self.fixed]
-            rows = windows(lr.shape[0], cores[0], pad, self.fixed[0])
-            cols = windows(lr.shape[1], cores[1], pad, self.fixed[1])
-        else:
-            rows, cols = windows(h, tile, pad), windows(w, tile, pad)
-        out, scale = None, None
-        for r0, r1, wr0, wr1 in rows:
-            for c0, c1, wc0, wc1 in cols:
-                sr = self._run(np.ascontiguousarray(lr[wr0:wr1, wc0:wc1]))
-                if out is None:
-                    scale = sr.shape[0] // (wr1 - wr0)
-                    out = np.zeros((lr.shape[0] * scale, lr.shape[1] * scale, 3), np.float32)
-                out[r0 * scale:r1 * scale, c0 * scale:c1 * scale] = sr[
-                    (r0 - wr0) * scale:(r1 - wr0) * scale, (c0 - wc0) * scale:(c1 - wc0) * scale]
-        return out[: h * scale, : w * scale]
+        if not self.fixed:
+            return tiling.tiled(self._run, lr, tile, pad)
+        grow = (max(0, self.fixed[0] - h), max(0, self.fixed[1] - w))
+        lr = np.pad(lr, ((0, grow[0]), (0, grow[1]), (0, 0)), mode="symmetric")
+        cores = tuple(max(1, side - 2 * pad) for side in self.fixed)
+        sr = tiling.tiled(self._run, lr, cores, pad, self.fixed)
+        scale = sr.shape[0] // lr.shape[0]
+        return sr[: h * scale, : w * scale]
 
 
 def _write_png(path, rgb):

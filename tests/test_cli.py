@@ -120,12 +120,16 @@ def test_train_one_kernel_aware(tiny_png, tmp_path):
     "make,message",
     [
         (lambda d: d / "missing.png", "no such file"),
-        (lambda d: d, "is a directory"),
+        (lambda d: d, "folder holds no image files"),
+        (lambda d: d / "*.jpg", "no files match"),
         (lambda d: _write(d / "notes.png", b"this is not an image"), "not an image file"),
+        (lambda d: _write(d / "noise.png", np.random.default_rng(1).bytes(4096)),
+         "not an image file"),
         (lambda d: _write(d / "cut.png", _png_bytes()[:300]), "cannot read image"),
         (lambda d: _small_png(d / "small.png"), "image is 100x40 (width x height); x2 needs"),
     ],
-    ids=["missing", "directory", "not-an-image", "truncated", "too-small"],
+    ids=["missing", "empty-folder", "glob-no-match", "not-an-image", "random-bytes",
+         "truncated", "too-small"],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path, make, message):
     path = make(tmp_path)
@@ -142,7 +146,8 @@ def test_bad_input_is_one_line_exit_2(tmp_path, make, message):
     [
         (["--scale", "5"], "error: --scale 5: must be one of (2, 3, 4)"),
         (["--scale", "two"], "error: flag --scale=two: invalid literal for int() with base 10"),
-        (["--preset", "fast"], "error: flag --preset=fast: value should be one of <cpu|paper|zssr>"),
+        (["--preset", "turbo"],
+         "error: flag --preset=turbo: value should be one of <cpu|fast|paper|zssr>"),
         (["--seed", "-1"], "error: seed must be in [0, 2**32), got -1"),
         (["--iterations", "0"], "error: iterations, batch_size and lr_halve_every must be >= 1"),
         (["--no_such_flag"], "error: Unknown command line flag 'no_such_flag'"),
@@ -177,3 +182,13 @@ def _png_bytes():
 def _small_png(path):
     Image.new("RGB", (100, 40)).save(path)
     return path
+
+
+def test_unwritable_output_folder_is_one_line_exit_2(tiny_png, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    code, stdout, stderr = _run("--image", tiny_png, "--output_dir", str(blocker / "out"),
+                                cwd=tmp_path)
+    lines = stderr.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and stdout == "", stderr
+    assert lines[0] == f"error: {blocker / 'out'}: cannot create output folder (Not a directory)"

@@ -13,10 +13,16 @@ def test_paper_preset_is_the_paper():
     assert p.noise_sigma == 0.05  # sigma 0.1 in [-1, 1] units
 
 
+def test_default_preset_is_the_time_to_quality_choice():
+    # docs/BENCHMARKS.md "Time to quality": cpu300 (cpu at 300 steps) is the shortest
+    # schedule within 0.2 dB PSNR-Y of the paper preset on Set5 baby and butterfly.
+    assert config.PRESETS["fast"] == config.preset("cpu", iterations=300, lr_halve_every=75)
+
+
 def test_preset_overrides_and_errors():
     assert config.preset("cpu", iterations=7).iterations == 7
     with pytest.raises(KeyError, match="unknown preset"):
-        config.preset("fast")
+        config.preset("turbo")
     with pytest.raises(ValueError, match="scale"):
         config.TrainConfig(scale=5)
     with pytest.raises(ValueError, match="min_father_side"):

@@ -65,3 +65,28 @@ def test_back_projection_makes_sr_consistent_with_lr(kernel, rng):
     after = np.abs(down(inference.back_project(start, lr, k, 2, 10)) - lr).mean()
     assert after < 0.3 * before
     np.testing.assert_allclose(inference.back_project(hr, lr, k, 2, 3), hr, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel", ["bicubic", "gaussian:2.0"], ids=["centre", "corner+ensemble"])
+def test_tiled_inference_equals_one_pass(kernel, rng):
+    import zsrgan_tf
+
+    config = zsrgan_tf.preset("zssr" if kernel != "bicubic" else "cpu", kernel=kernel,
+                              back_projection=0)
+    model = zsrgan_tf.ZSRGAN.from_config_object(config)
+    lr = rng.random((45, 58, 3)).astype(np.float32)
+    whole = inference.upscale(model, lr, config, tile=0)
+    tiled = inference.upscale(model, lr, config, tile=16, pad=inference.TILE_PAD)
+    assert tiled.shape == whole.shape == (90, 116, 3)
+    assert np.abs(tiled - whole).max() <= 1e-5
+    # Too little context shows at the seams: the comparison can fail.
+    assert np.abs(inference.upscale(model, lr, config, tile=16, pad=1) - whole).max() > 1e-3
+
+
+def test_auto_tile_keeps_one_pass_within_the_budget():
+    assert inference.auto_tile((400, 400, 3), 2, 64) == 0  # 1.4 GB: one pass
+    tile = inference.auto_tile((3000, 4000, 3), 2, 64)
+    window = tile + 2 * inference.TILE_PAD
+    per_lr_pixel = inference.BYTES_PER_CHANNEL_PIXEL * 64 * 4
+    assert window ** 2 * per_lr_pixel <= inference.MEMORY_BUDGET
+    assert (window + 2) ** 2 * per_lr_pixel > inference.MEMORY_BUDGET

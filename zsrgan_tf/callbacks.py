@@ -20,34 +20,53 @@ def _clock(seconds):
 
 
 class LossLog(keras.callbacks.Callback):
-    """Writes one CSV row per iteration: iteration, seconds since start, the
-    generator's learning rate used in that iteration, losses.
+    """Writes one CSV row per iteration: iteration, seconds since this process
+    started training, the generator's learning rate used in that iteration, losses.
+
+    A resumed run (first iteration k + 1 > 1) keeps the file's rows up to
+    iteration k and appends; rows of iterations after the last checkpoint,
+    which the resumed run repeats, are dropped. Every row is flushed, so a
+    killed run keeps its log.
 
     Args:
-      file: an open text file (the caller owns it and makes the write atomic).
+      path: the CSV file.
     """
 
-    def __init__(self, file):
+    def __init__(self, path):
         super().__init__()
-        self.file = file
-        self.writer = None
-        self.start = None
+        self.path = path
+        self.file = self.writer = self.start = None
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
+
+    def _open(self, first_iteration):
+        rows = []
+        if first_iteration > 1 and os.path.exists(self.path):
+            with open(self.path, newline="") as f:
+                rows = [r for r in csv.reader(f)]
+            rows = rows[:1] + [r for r in rows[1:] if int(r[0]) < first_iteration]
+        self.file = open(self.path, "w", newline="")
+        self.writer = csv.writer(self.file)
+        self.writer.writerows(rows)
+        return bool(rows)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.lr = float(self.model.g_optimizer.learning_rate)  # the rate this step uses
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
-        if self.writer is None:
-            self.writer = csv.writer(self.file)
+        if self.writer is None and not self._open(epoch + 1):
             self.writer.writerow(["iteration", "seconds", "g_lr", *sorted(logs)])
         self.writer.writerow(
             [epoch + 1, f"{time.perf_counter() - self.start:.3f}", f"{self.lr:.6g}"]
             + [f"{float(logs[k]):.6g}" for k in sorted(logs)]
         )
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.file:
+            self.file.close()
 
 
 class Progress(keras.callbacks.Callback):

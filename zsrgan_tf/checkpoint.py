@@ -38,6 +38,7 @@ def save(model, path, settings):
     """
     arrays = {f"v{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_variables(model))}
     arrays["settings"] = np.array(json.dumps(settings, sort_keys=True))
+    arrays["step"] = np.array(int(model.g_optimizer.iterations))
     tmp = path + ".tmp.npz"
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
@@ -73,7 +74,7 @@ def restore(model, path, settings, defaults=None):
         if not _same_settings(saved, json.loads(json.dumps(settings)), defaults):
             raise CheckpointMismatch(f"{path}: checkpoint of a run with other settings")
         variables = _variables(model)
-        names = sorted(k for k in stored.files if k != "settings")
+        names = sorted(k for k in stored.files if k not in ("settings", "step"))
         if len(names) != len(variables):
             raise CheckpointMismatch(f"{path}: checkpoint holds other networks")
         for variable, name in zip(variables, names):
@@ -81,11 +82,20 @@ def restore(model, path, settings, defaults=None):
     return int(model.g_optimizer.iterations)
 
 
+def restore_generator(model, path):
+    """Loads only the generator's weights from a ``save`` file (e.g. the last
+    good state of a diverged run); returns the iteration it was saved at."""
+    with np.load(path) as stored:
+        for i, variable in enumerate(model.generator.weights):
+            variable.assign(stored[f"v{i:04d}"])
+        return int(stored["step"])
+
+
 class Checkpointer(keras.callbacks.Callback):
     """Saves the training state every ``every`` iterations (= epochs) and after the last.
 
-    A state whose losses are not finite is never saved, so the file keeps the
-    last good state of a run that diverged.
+    A state whose losses or generator weights are not finite is never saved,
+    so the file keeps the last good state of a run that diverged.
     """
 
     def __init__(self, path, settings, every=100):
@@ -98,5 +108,7 @@ class Checkpointer(keras.callbacks.Callback):
         done = epoch + 1
         if done % self.every and done != self.params["epochs"]:
             return
-        if all(np.isfinite(float(v)) for v in (logs or {}).values()):
+        finite = all(np.isfinite(float(v)) for v in (logs or {}).values()) and all(
+            np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in self.model.generator.weights)
+        if finite:
             save(self.model, self.path, self.settings)

@@ -1,17 +1,23 @@
-"""``train_one``: super-resolve one image with a freshly trained ZSRGAN.
+"""``train_one``: super-resolve images, each with a freshly trained ZSRGAN.
 
-Writes ``<output_dir>/<stem>_x<scale>.png`` (the SR image) and the folder
-``<output_dir>/<stem>_x<scale>/`` holding ``generator.keras``, ``config.json``
-(every setting, versions, seed, wall time), ``losses.csv`` (one row per
-iteration) and the ``--export`` files (``export.write_exports``). Existing outputs are kept unless ``--overwrite``; everything is
-written to temporary names and renamed when complete.
+For an image ``<stem>.<ext>`` it writes ``<output_dir>/<stem>_x<scale>.png``
+(the SR image, in the input's greyscale/colour, alpha and bit depth) and the
+folder ``<output_dir>/<stem>_x<scale>/`` holding ``generator.keras``,
+``config.json`` (every setting, versions, seed, wall time), ``losses.csv`` (one
+row per iteration) and the ``--export`` files (``export.write_exports``).
+Existing outputs are kept unless ``--overwrite``. The run is built in
+``.<stem>_x<scale>.partial/`` with checkpoints, which ``--resume`` continues
+after a crash or kill, and renamed into place when complete.
 
 Errors in the input, flags or outputs print one line ``error: <file>: <problem>``
-and exit with code 2; a diverged training run (non-finite loss) exits with 1 and
-writes nothing.
+and exit with code 2; a diverged training run (non-finite loss) exits with 1
+and keeps the last good generator in the partial folder. With a folder or glob,
+each image runs on its own, failures are reported and the rest continue; a
+summary table ends the run and the exit code is 1 if any image failed.
 """
 
 import datetime
+import glob
 import hashlib
 import json
 import os
@@ -25,19 +31,23 @@ import keras
 import numpy
 import tensorflow as tf
 from absl import app, flags
+from PIL import Image
 
 import zsrgan_tf
-from zsrgan_tf import callbacks, data, export, imaging, inference, kernels, train
+from zsrgan_tf import callbacks, checkpoint, data, degrade, export, imaging, inference, kernels, train
 from zsrgan_tf import config as config_lib
 from zsrgan_tf.imaging import ImageError
 from zsrgan_tf.vgg import WeightsError
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("image", None, "Low-resolution input image (PNG, JPEG, ...).")
+flags.DEFINE_string("image", None, "Low-resolution input: an image file (PNG, JPEG, TIFF, "
+                    "WebP, BMP, ...), a folder of images or a quoted glob ('scans/*.tif').")
 flags.DEFINE_integer("scale", 2, "Super-resolution factor: 2, 3 or 4.")
-flags.DEFINE_enum("preset", "paper", sorted(config_lib.PRESETS),
-                  "Settings preset: 'paper' (the paper, exactly), 'cpu' (the demo) or 'zssr' "
-                  "(ZSSR's L1 recipe with ensemble and back-projection; kernel-aware with --kernel).")
+flags.DEFINE_enum("preset", "fast", sorted(config_lib.PRESETS),
+                  "Settings preset: 'fast' (the paper's method on a 300-step schedule chosen by "
+                  "time to quality; the default), 'paper' (the paper, exactly), 'cpu' (600 "
+                  "steps) or 'zssr' (ZSSR's L1 recipe with ensemble and back-projection; "
+                  "kernel-aware with --kernel).")
 flags.DEFINE_integer("iterations", None, "Override the preset's number of iterations.")
 flags.DEFINE_string("output_dir", "saved_models", "Folder for the SR image and the model folder.")
 flags.DEFINE_integer("seed", 0, "Seed of weight init and father/son sampling.")
@@ -56,6 +66,14 @@ flags.DEFINE_list(
     "export", [], "Also export the generator: any of savedmodel, tflite (fp32), fp16, int8 "
     "(TFLite weight formats), uint8 (uint8-I/O copies of the TFLite files).",
 )
+flags.DEFINE_integer("tile", None, "LR tile side for inference; default: tiles only when one "
+                     "pass would exceed 2 GiB (inference.auto_tile); 0: never tile.")
+flags.DEFINE_integer("tile_pad", inference.TILE_PAD, "Context per tile side (LR pixels).")
+flags.DEFINE_bool("resume", False, "Continue an interrupted run of the same image and flags "
+                  "from its checkpoint (<output_dir>/.<name>.partial/).")
+flags.DEFINE_integer("checkpoint_every", 100, "Save the training state every N iterations.")
+flags.DEFINE_enum("bit_depth", "auto", ["auto", "8", "16"],
+                  "Bits per channel of the output PNG; auto: the input's.")
 flags.DEFINE_integer("export_tile", 256, "Input side (LR pixels) of the fixed-size TFLite "
                      "files for GPU delegates; 0 for dynamic-size files only.")
 
@@ -83,8 +101,12 @@ def _sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def _prepare_outputs(output_dir, name, overwrite):
-    """Checks the output paths before training; returns ``(png_path, run_dir)``."""
+def _prepare_outputs(output_dir, name, overwrite, resume):
+    """Checks the output paths before training.
+
+    Returns ``(png_path, run_dir, partial)``: ``partial`` is the folder where
+    the run is built (checkpoint, log, outputs) until it is renamed to ``run_dir``.
+    """
     try:
         os.makedirs(output_dir, exist_ok=True)
     except OSError as e:
@@ -93,14 +115,22 @@ def _prepare_outputs(output_dir, name, overwrite):
         raise UsageError(f"{output_dir}: output folder is not writable")
     png_path = os.path.join(output_dir, f"{name}.png")
     run_dir = os.path.join(output_dir, name)
+    partial = os.path.join(output_dir, f".{name}.partial")
     if not overwrite:
         for path in (png_path, run_dir):
             if os.path.exists(path):
                 raise UsageError(f"{path}: already exists (use --overwrite to replace it)")
-    return png_path, run_dir
+    if os.path.exists(partial) and not resume:
+        if not overwrite:
+            raise UsageError(f"{partial}: holds an interrupted run of this image; --resume "
+                             "continues it, --overwrite starts over")
+        shutil.rmtree(partial)
+    os.makedirs(partial, exist_ok=True)
+    os.chmod(partial, 0o777 & ~imaging.umask())
+    return png_path, run_dir, partial
 
 
-def _publish(tmp_dir, run_dir, png_path, overwrite):
+def _publish(partial, run_dir, png_path, overwrite):
     """Moves a finished run into place: the folder first, then its PNG out of it.
 
     Each step is a rename within ``output_dir``; an old folder replaced under
@@ -109,13 +139,13 @@ def _publish(tmp_dir, run_dir, png_path, overwrite):
     if not overwrite:
         for path in (png_path, run_dir):
             if os.path.exists(path):
-                raise UsageError(f"{path}: appeared while training; results kept in {tmp_dir}")
+                raise UsageError(f"{path}: appeared while training; results kept in {partial}")
     old = None
     if os.path.exists(run_dir):
         old = tempfile.mkdtemp(prefix=".old-", dir=os.path.dirname(run_dir))
         os.replace(run_dir, os.path.join(old, "run"))
     try:
-        os.replace(tmp_dir, run_dir)
+        os.replace(partial, run_dir)
     except OSError:
         if old:
             os.replace(os.path.join(old, "run"), run_dir)
@@ -126,7 +156,8 @@ def _publish(tmp_dir, run_dir, png_path, overwrite):
         shutil.rmtree(old)
 
 
-def _record(image_path, lr, config, preset_name, png_path, sr, model, history, t0, started):
+def _record(image_path, picture, config, preset_name, png_path, sr, model, history, seconds,
+            started, bits):
     """The contents of config.json."""
     return {
         "preset": preset_name,
@@ -134,11 +165,14 @@ def _record(image_path, lr, config, preset_name, png_path, sr, model, history, t
         "input": {
             "path": os.path.abspath(image_path),
             "sha256": _sha256(image_path),
-            "height": lr.shape[0],
-            "width": lr.shape[1],
+            "height": picture.rgb.shape[0],
+            "width": picture.rgb.shape[1],
+            "mode": picture.mode,
+            "bits": picture.bits,
         },
         "output": {"image": os.path.abspath(png_path), "height": sr.shape[0],
-                   "width": sr.shape[1]},
+                   "width": sr.shape[1], "grey": picture.grey,
+                   "alpha": picture.alpha is not None, "bits": bits},
         "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
         "execution": {
             "dtype_policy": model.generator.dtype_policy.name,
@@ -146,55 +180,148 @@ def _record(image_path, lr, config, preset_name, png_path, sr, model, history, t
             "train_step_traces": model.train_step_traces,
         },
         "started_utc": started.isoformat(timespec="seconds"),
-        "wall_seconds": round(time.perf_counter() - t0, 2),
+        "wall_seconds": round(seconds, 2),  # summed over resumed runs
         "versions": _versions(),
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
     }
 
 
-def run(image_path, config, preset_name, output_dir, overwrite, exports=(), export_tile=256):
-    """Trains on ``image_path`` and writes all outputs; returns the PNG path."""
-    lr = imaging.read_image(image_path)
+def _diverged(message, model, state, partial):
+    """Keeps the last good generator of a diverged run; returns the error to raise."""
+    if os.path.exists(state):
+        done = checkpoint.restore_generator(model, state)
+        path = os.path.join(partial, "generator_last_good.keras")
+        model.generator.save(path)
+        message += f"; the generator of iteration {done} is kept in {path}"
+    return TrainingError(message + "; try another --seed or --precision float32")
+
+
+def run(image_path, config, preset_name, output_dir, overwrite, exports=(), export_tile=256,
+        tile=None, tile_pad=inference.TILE_PAD, resume=False, checkpoint_every=100,
+        bit_depth="auto", extra_callbacks=()):
+    """Trains on ``image_path`` and writes all outputs; returns the PNG path.
+
+    The run is built in ``<output_dir>/.<name>.partial/``, with a checkpoint
+    every ``checkpoint_every`` iterations; ``resume`` continues from it. When
+    complete, the checkpoint is removed and the folder renamed to ``<name>/``.
+    """
+    picture = imaging.read_picture(image_path)
+    lr = picture.rgb
     try:
         data.check_image_size(lr.shape[0], lr.shape[1], config.scale, config.min_father_side)
     except ValueError as e:
         raise UsageError(f"{image_path}: {e}") from None
     stem = os.path.splitext(os.path.basename(image_path))[0]
-    png_path, run_dir = _prepare_outputs(output_dir, f"{stem}_x{config.scale}", overwrite)
-
-    tmp_dir = tempfile.mkdtemp(prefix=f".tmp-{stem}-", dir=output_dir)
+    png_path, run_dir, partial = _prepare_outputs(output_dir, f"{stem}_x{config.scale}",
+                                                  overwrite, resume)
+    state = os.path.join(partial, "checkpoint.npz")
+    started = datetime.datetime.now(datetime.timezone.utc)
+    guard = callbacks.DivergenceGuard()
+    clock = callbacks.TrainingClock(os.path.join(partial, "seconds.json"), checkpoint_every)
     try:
-        os.chmod(tmp_dir, 0o777 & ~imaging.umask())
-        started = datetime.datetime.now(datetime.timezone.utc)
-        t0 = time.perf_counter()
-        guard = callbacks.DivergenceGuard()
-        with open(os.path.join(tmp_dir, "losses.csv"), "w", newline="") as log:
-            model, history = train.train_on_image(
-                lr,
-                config,
-                [callbacks.Progress(config.iterations), callbacks.LossLog(log), guard],
-            )
-        sr = inference.upscale(model, lr, config)
-        if guard.diverged_at or not numpy.isfinite(sr).all():
-            raise TrainingError(
-                f"{image_path}: training diverged (non-finite loss at iteration "
-                f"{guard.diverged_at}); nothing written. Try another --seed or "
-                "--precision float32"
-            )
-        model.generator.save(os.path.join(tmp_dir, "generator.keras"))
-        exported = export.write_exports(model.generator, config.scale, tmp_dir, exports,
-                                        export_tile, config.grid)
-        imaging.write_png(os.path.join(tmp_dir, os.path.basename(png_path)), sr)
-        record = _record(image_path, lr, config, preset_name, png_path, sr, model, history, t0,
-                         started)
-        record["exports"] = [os.path.basename(path) for path in exported]
-        with open(os.path.join(tmp_dir, "config.json"), "w") as f:
-            json.dump(record, f, indent=2)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
-    _publish(tmp_dir, run_dir, png_path, overwrite)
+        model, history = train.train_on_image(
+            lr, config,
+            [callbacks.Progress(config.iterations), callbacks.LossLog(
+                os.path.join(partial, "losses.csv")), guard, clock, *extra_callbacks],
+            checkpoint=state, checkpoint_every=checkpoint_every)
+    except checkpoint.CheckpointMismatch:
+        raise UsageError(f"{partial}: the interrupted run used other settings; repeat its "
+                         "flags, or --overwrite to start over") from None
+    if guard.diverged_at:
+        raise _diverged(f"{image_path}: training diverged (non-finite loss at iteration "
+                        f"{guard.diverged_at})", model, state, partial)
+    sr = inference.upscale(model, lr, config, tile, tile_pad)
+    if not numpy.isfinite(sr).all():
+        raise _diverged(f"{image_path}: training diverged (non-finite output)", model, state,
+                        partial)
+    alpha = None
+    if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
+        alpha = degrade.upscale_bicubic(picture.alpha[..., None], config.scale,
+                                        config.grid).numpy()[..., 0]
+    bits = picture.bits if bit_depth == "auto" else int(bit_depth)
+    model.generator.save(os.path.join(partial, "generator.keras"))
+    exported = export.write_exports(model.generator, config.scale, partial, exports,
+                                    export_tile, config.grid)
+    imaging.write_png(os.path.join(partial, os.path.basename(png_path)), sr, alpha,
+                      picture.grey, bits)
+    record = _record(image_path, picture, config, preset_name, png_path, sr, model, history,
+                     clock.seconds(), started, bits)
+    record["exports"] = [os.path.basename(path) for path in exported]
+    with open(os.path.join(partial, "config.json"), "w") as f:
+        json.dump(record, f, indent=2)
+    for leftover in (state, clock.path):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+    _publish(partial, run_dir, png_path, overwrite)
     return png_path
+
+
+def expand_images(pattern):
+    """The images ``--image`` names: a file, the image files of a folder
+    (sorted, not recursive; by extension), or the files matching a glob."""
+    if os.path.isdir(pattern):
+        names = sorted(os.listdir(pattern))
+        images = [os.path.join(pattern, n) for n in names
+                  if os.path.splitext(n)[1].lower() in Image.registered_extensions()
+                  and os.path.isfile(os.path.join(pattern, n))]
+        if not images:
+            raise UsageError(f"{pattern}: folder holds no image files")
+        return images
+    if os.path.exists(pattern):  # a file, even one whose name has glob characters
+        return [pattern]
+    if glob.has_magic(pattern):
+        images = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+        if not images:
+            raise UsageError(f"{pattern}: no files match")
+        return images
+    return [pattern]
+
+
+def _summary(results):
+    """A Markdown table of a folder run: image, status, output or error, seconds."""
+    lines = ["| image | status | output / error | seconds |", "|---|---|---|---|"]
+    for image, status, detail, seconds in results:
+        lines.append(f"| {image} | {status} | {detail} | {seconds:.0f} |")
+    return "\n".join(lines)
+
+
+def _config_from_flags():
+    unknown = sorted(set(FLAGS.export) - set(export.KINDS))
+    if unknown:
+        raise UsageError(f"--export {','.join(unknown)}: choose from {', '.join(export.KINDS)}")
+    for name in ("export_tile", "tile_pad"):
+        if getattr(FLAGS, name) < 0:
+            raise UsageError(f"--{name} {getattr(FLAGS, name)}: must be >= 0")
+    if FLAGS.tile is not None and FLAGS.tile < 0:
+        raise UsageError(f"--tile {FLAGS.tile}: must be >= 0 (0: never tile)")
+    if FLAGS.checkpoint_every < 1:
+        raise UsageError(f"--checkpoint_every {FLAGS.checkpoint_every}: must be >= 1")
+    if FLAGS.scale not in config_lib.SCALES:
+        raise UsageError(f"--scale {FLAGS.scale}: must be one of {config_lib.SCALES}")
+    overrides = {"scale": FLAGS.scale, "seed": FLAGS.seed, "precision": FLAGS.precision}
+    if FLAGS.iterations is not None:
+        overrides["iterations"] = FLAGS.iterations
+    if FLAGS.kernel is not None:
+        kernels.parse(FLAGS.kernel)  # a bad spec or file fails here, before training
+        overrides["kernel"] = FLAGS.kernel
+    try:
+        return config_lib.preset(FLAGS.preset, **overrides)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def _run_one(image, config):
+    """One image; returns ``(exit code, PNG path or error line)``."""
+    try:
+        return 0, run(image, config, FLAGS.preset, FLAGS.output_dir, FLAGS.overwrite,
+                      FLAGS.export, FLAGS.export_tile, FLAGS.tile, FLAGS.tile_pad,
+                      FLAGS.resume, FLAGS.checkpoint_every, FLAGS.bit_depth)
+    except (UsageError, ImageError, WeightsError) as e:
+        return 2, str(e)
+    except TrainingError as e:
+        return 1, str(e)
+    except OSError as e:
+        return 2, f"{e.filename or FLAGS.output_dir}: {e.strerror or e}"
 
 
 def main(argv):
@@ -204,36 +331,28 @@ def main(argv):
     try:
         if FLAGS.image is None:
             raise UsageError("--image is required")
-        unknown = sorted(set(FLAGS.export) - set(export.KINDS))
-        if unknown:
-            raise UsageError(f"--export {','.join(unknown)}: choose from {', '.join(export.KINDS)}")
-        if FLAGS.export_tile < 0:
-            raise UsageError(f"--export_tile {FLAGS.export_tile}: must be >= 0")
-        if FLAGS.scale not in config_lib.SCALES:
-            raise UsageError(f"--scale {FLAGS.scale}: must be one of {config_lib.SCALES}")
-        overrides = {"scale": FLAGS.scale, "seed": FLAGS.seed, "precision": FLAGS.precision}
-        if FLAGS.iterations is not None:
-            overrides["iterations"] = FLAGS.iterations
-        if FLAGS.kernel is not None:
-            kernels.parse(FLAGS.kernel)  # a bad spec or file fails here, before training
-            overrides["kernel"] = FLAGS.kernel
-        try:
-            config = config_lib.preset(FLAGS.preset, **overrides)
-        except ValueError as e:
-            raise UsageError(str(e)) from None
-        png_path = run(FLAGS.image, config, FLAGS.preset, FLAGS.output_dir, FLAGS.overwrite,
-                       FLAGS.export, FLAGS.export_tile)
-    except (UsageError, ImageError, WeightsError, kernels.KernelError) as e:
+        config = _config_from_flags()
+        images = expand_images(FLAGS.image)
+    except (UsageError, kernels.KernelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except TrainingError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"error: {e.filename or FLAGS.output_dir}: {e.strerror or e}", file=sys.stderr)
-        return 2
-    print(png_path)
-    return 0
+    if len(images) == 1 and images[0] == FLAGS.image:
+        code, detail = _run_one(images[0], config)
+        print(detail if code == 0 else f"error: {detail}", file=sys.stdout if code == 0
+              else sys.stderr)
+        return code
+    results = []
+    for image in images:  # each independently; a failure does not stop the others
+        t0 = time.perf_counter()
+        print(f"{image}:", file=sys.stderr, flush=True)
+        code, detail = _run_one(image, config)
+        if code:
+            print(f"error: {detail}", file=sys.stderr, flush=True)
+        results.append((image, "ok" if code == 0 else "failed", detail,
+                        time.perf_counter() - t0))
+        keras.backend.clear_session()
+    print(_summary(results))
+    return 1 if any(status != "ok" for _, status, _, _ in results) else 0
 
 
 def _parse_flags(argv):

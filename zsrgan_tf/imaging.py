@@ -1,10 +1,34 @@
-"""Reading and writing image files; float32 RGB in [0, 1], HWC, in between."""
+"""Reading and writing image files; float32 RGB in [0, 1], HWC, in between.
 
+Any image a user has is read as a ``Picture``: the colour the network sees
+(RGB; greyscale repeated in the three channels), the alpha channel kept apart,
+and what the output must be written back as (greyscale or colour, 8 or 16 bits
+per channel). Pillow reads and writes everything except 16-bit colour
+(48/64-bit PNG and TIFF), which Pillow reduces to 8 bits; OpenCV handles those.
+"""
+
+import dataclasses
+import io
 import os
 import tempfile
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+# EXIF orientation tag -> the numpy operation that makes the image upright
+# (the same transposes as Pillow's ``ImageOps.exif_transpose``).
+_UPRIGHT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: np.swapaxes(a, 0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+_ORIENTATION = 0x0112
+_16BIT_GREY = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
 class ImageError(ValueError):
@@ -16,21 +40,79 @@ class ImageError(ValueError):
         self.problem = problem
 
 
-def read_image(path):
-    """Reads an image file as RGB, upright.
+@dataclasses.dataclass(frozen=True)
+class Picture:
+    """An image as read from a file.
 
-    The EXIF orientation is applied. 16-bit greyscale is scaled from
-    [0, 65535]; other modes are converted by Pillow (alpha is dropped).
+    Attributes:
+      rgb: float32 ``(H, W, 3)`` in [0, 1], upright (EXIF orientation applied);
+        a greyscale image has three equal channels.
+      alpha: float32 ``(H, W)`` in [0, 1], or None.
+      grey: the file is greyscale (written back with one channel).
+      bits: bits per channel of the file, 8 or 16.
+      mode: the file's Pillow mode (e.g. "RGB", "P", "I;16", "CMYK"), for reports.
+    """
 
-    Args:
-      path: file path.
+    rgb: np.ndarray
+    alpha: np.ndarray = None
+    grey: bool = False
+    bits: int = 8
+    mode: str = "RGB"
 
-    Returns:
-      float32 array ``(H, W, 3)`` in [0, 1].
+
+def _rawmode(im):
+    """The decoder's raw mode (e.g. "RGB;16B"), read before ``load`` clears it."""
+    if not im.tile:
+        return ""
+    args = im.tile[0].args
+    return args[0] if isinstance(args, tuple) else str(args)
+
+
+def _read_16bit_colour(path, orientation):
+    """A 48/64-bit PNG or TIFF as uint16 RGB(A), upright."""
+    pixels = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if pixels is None or pixels.dtype != np.uint16 or pixels.ndim != 3:
+        raise ImageError(path, "cannot read 16-bit colour image")
+    pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA if pixels.shape[2] == 4
+                          else cv2.COLOR_BGR2RGB)
+    return _UPRIGHT.get(orientation, lambda a: a)(pixels)
+
+
+def _picture(im, path, rawmode):
+    """Converts an opened, loaded Pillow image to a ``Picture``."""
+    mode = im.mode
+    if mode in ("RGB", "RGBA") and ";16" in rawmode:
+        pixels = _read_16bit_colour(path, im.getexif().get(_ORIENTATION))
+        alpha = pixels[..., 3] if pixels.shape[2] == 4 else None
+        return Picture(to_float(pixels[..., :3]), None if alpha is None else to_float(alpha),
+                       bits=16, mode=mode + ";16")
+    im = ImageOps.exif_transpose(im)
+    if mode in _16BIT_GREY:
+        grey = np.clip(np.asarray(im, np.float32) / 65535.0, 0.0, 1.0)
+        return Picture(np.repeat(grey[..., None], 3, axis=-1), grey=True, bits=16, mode=mode)
+    if mode in ("1", "L", "LA"):
+        grey = to_float(np.asarray(im.convert("L")))
+        alpha = to_float(np.asarray(im.getchannel("A"))) if mode == "LA" else None
+        return Picture(np.repeat(grey[..., None], 3, axis=-1), alpha, grey=True, mode=mode)
+    if mode == "F":
+        raise ImageError(path, "32-bit float images are not supported; save as 16-bit")
+    has_alpha = mode in ("RGBA", "PA") or (mode == "P" and "transparency" in im.info)
+    rgba = np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+    alpha = to_float(rgba[..., 3]) if has_alpha else None
+    return Picture(to_float(rgba[..., :3]), alpha, mode=mode)
+
+
+def read_picture(path):
+    """Reads any image file Pillow can open (PNG, JPEG, BMP, TIFF, WebP, ...).
+
+    Modes: greyscale ("1", "L", "LA", 16-bit "I;16") is kept greyscale; palette
+    images become RGB (RGBA when they have transparency); CMYK and other colour
+    spaces are converted to RGB by Pillow (without colour management); 16 bits
+    per channel are read in full precision.
 
     Raises:
       ImageError: missing, a directory, unreadable, not an image, truncated,
-        or too large for Pillow's decompression-bomb limit.
+        zero-size, 32-bit float, or too large for Pillow's decompression-bomb limit.
     """
     if os.path.isdir(path):
         raise ImageError(path, "is a directory, expected an image file")
@@ -38,21 +120,28 @@ def read_image(path):
         raise ImageError(path, "no such file")
     try:
         with Image.open(path) as im:
+            rawmode = _rawmode(im)
             im.load()
-            im = ImageOps.exif_transpose(im)
-            if im.mode.startswith("I;16") or im.mode == "I":
-                gray = np.asarray(im, np.float32) / 65535.0
-                return np.repeat(gray[..., None], 3, axis=-1)
-            rgb = np.asarray(im.convert("RGB"))
+            if 0 in im.size:
+                raise ImageError(path, "image has zero size")
+            picture = _picture(im, path, rawmode)
     except UnidentifiedImageError:
         raise ImageError(path, "not an image file (unrecognised format)") from None
     except Image.DecompressionBombError as e:
         raise ImageError(path, f"image too large ({e})") from None
-    except OSError as e:
+    except (OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, ImageError):
+            raise
         raise ImageError(path, f"cannot read image ({e})") from None
-    if rgb.size == 0:
+    if picture.rgb.size == 0:
         raise ImageError(path, "image has zero size")
-    return to_float(rgb)
+    return picture
+
+
+def read_image(path):
+    """Reads an image file as float32 RGB ``(H, W, 3)`` in [0, 1], upright (see
+    ``read_picture``; alpha is dropped)."""
+    return read_picture(path).rgb
 
 
 def to_float(image):
@@ -76,18 +165,57 @@ def to_uint8(rgb):
     return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def write_png(path, rgb):
-    """Writes float RGB in [0, 1] ``(H, W, 3)`` as an 8-bit PNG, atomically.
+def to_uint16(rgb):
+    """float [0, 1] -> uint16 by rounding (values outside are clipped)."""
+    return np.round(np.clip(rgb, 0.0, 1.0) * 65535.0).astype(np.uint16)
 
-    The image is written to a temporary file in the same folder and renamed, so
+
+def _png_bytes(rgb, alpha, grey, bits):
+    """Encodes float planes in [0, 1] as PNG bytes of the asked layout."""
+    planes = [rgb.mean(axis=-1, keepdims=True)] if grey else [rgb]
+    if alpha is not None:
+        planes.append(alpha[..., None])
+    pixels = np.concatenate(planes, axis=-1)
+    # Pillow picks the mode from the array: L, LA, RGB, RGBA for uint8, I;16 for uint16.
+    if bits == 8:
+        image = Image.fromarray(to_uint8(pixels[..., 0] if grey and alpha is None else pixels))
+    elif pixels.shape[-1] == 1:
+        image = Image.fromarray(to_uint16(pixels[..., 0]))
+    else:
+        # 16-bit colour (and 16-bit grey with alpha, written as RGBA) via OpenCV,
+        # which stores BGR(A) channel order.
+        if pixels.shape[-1] == 2:
+            pixels = np.concatenate([np.repeat(pixels[..., :1], 3, -1), pixels[..., 1:]], -1)
+        code = cv2.COLOR_RGBA2BGRA if pixels.shape[-1] == 4 else cv2.COLOR_RGB2BGR
+        ok, encoded = cv2.imencode(".png", cv2.cvtColor(to_uint16(pixels), code))
+        if not ok:
+            raise ValueError("OpenCV could not encode the 16-bit PNG")
+        return encoded.tobytes()
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_png(path, rgb, alpha=None, grey=False, bits=8):
+    """Writes an image as PNG, atomically.
+
+    The file is written to a temporary name in the same folder and renamed, so
     ``path`` is either untouched or complete.
+
+    Args:
+      path: output file.
+      rgb: float ``(H, W, 3)`` in [0, 1] (clipped).
+      alpha: optional float ``(H, W)`` in [0, 1].
+      grey: write one grey channel (the mean of ``rgb``'s channels).
+      bits: 8 or 16 bits per channel.
     """
+    content = _png_bytes(np.asarray(rgb, np.float32), alpha, grey, bits)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
     try:
         os.chmod(tmp, 0o666 & ~umask())
         with os.fdopen(fd, "wb") as f:
-            Image.fromarray(to_uint8(rgb)).save(f, format="PNG")
+            f.write(content)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

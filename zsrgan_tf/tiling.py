@@ -1,0 +1,63 @@
+"""Tiled super-resolution: apply an upscaler to overlapping windows of a large image.
+
+Each tile's "core" is cut with ``pad`` pixels of context on every side and
+only the core of the result is kept. The output equals one whole-image pass
+when ``pad`` covers the upscaler's reach (how far an output pixel's value
+depends on input pixels, in LR pixels): windows end where the image ends, so
+borders are handled exactly as in the whole-image pass.
+
+This module needs only numpy and imports nothing from the package, so that
+``scripts/upscale_tflite.py`` can load it where TensorFlow is not installed.
+"""
+
+import numpy as np
+
+
+def windows(length, core, pad, window=None):
+    """Tiles along one axis: ``(core_start, core_end, win_start, win_end)``.
+
+    Cores of ``core`` pixels cover ``[0, length)``. A window is its core widened
+    by ``pad`` on each side and cut at the image ends, or, when ``window`` is
+    given (fixed-size models; ``window >= core + 2 * pad`` and ``<= length``),
+    exactly ``window`` pixels placed to keep that context inside the image.
+    """
+    tiles = []
+    for start in range(0, length, core):
+        end = min(start + core, length)
+        if window is None:
+            tiles.append((start, end, max(0, start - pad), min(length, end + pad)))
+        else:
+            win_start = min(max(0, start - pad), length - window)
+            tiles.append((start, end, win_start, win_start + window))
+    return tiles
+
+
+def tiled(upscale, lr, core, pad, window=None):
+    """Runs ``upscale`` window by window and assembles the cores.
+
+    Args:
+      upscale: function ``(h, w, C) -> (s*h, s*w, C')`` float, for one window.
+      lr: array ``(H, W, C)``; with ``window``, ``H`` and ``W`` must be at least
+        the window sides.
+      core: core side, int or ``(rows, cols)``.
+      pad: context per side, LR pixels.
+      window: optional fixed window sides ``(rows, cols)`` (fixed-size models).
+
+    Returns:
+      float32 ``(s*H, s*W, C')``; ``s`` is read from the first window's output.
+    """
+    rows_core, cols_core = (core, core) if np.isscalar(core) else core
+    rows_window, cols_window = window if window is not None else (None, None)
+    rows = windows(lr.shape[0], rows_core, pad, rows_window)
+    cols = windows(lr.shape[1], cols_core, pad, cols_window)
+    out = scale = None
+    for r0, r1, wr0, wr1 in rows:
+        for c0, c1, wc0, wc1 in cols:
+            sr = np.asarray(upscale(np.ascontiguousarray(lr[wr0:wr1, wc0:wc1])))
+            if out is None:
+                scale = sr.shape[0] // (wr1 - wr0)
+                out = np.empty((lr.shape[0] * scale, lr.shape[1] * scale, sr.shape[2]),
+                               np.float32)
+            out[r0 * scale:r1 * scale, c0 * scale:c1 * scale] = sr[
+                (r0 - wr0) * scale:(r1 - wr0) * scale, (c0 - wc0) * scale:(c1 - wc0) * scale]
+    return out
