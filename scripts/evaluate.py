@@ -50,6 +50,8 @@ flags.DEFINE_string(
 )
 flags.DEFINE_list("figure_images", None, "Names shown in the figure (default: first 3).")
 flags.DEFINE_integer("figure_crop", 96, "Side of the HR crop shown in the figure.")
+flags.DEFINE_list("figure_methods", None, "Result folders shown in the figure, in order, each "
+                  "FOLDER or FOLDER=LABEL (default: every folder beside this one, by name).")
 flags.mark_flag_as_required("dataset")
 
 _COLUMNS = ("name", "psnr_y_mzsr", "ssim_y_mzsr", "psnr_rgb_paper", "ssim_rgb_paper", "lpips",
@@ -125,12 +127,17 @@ def _ablation(records):
 
 def _figure(pairs, images_root, path):
     """Side-by-side crops: LR (nearest), bicubic, each method's SR, HR."""
-    methods = sorted(d for d in os.listdir(images_root)
-                     if os.path.isdir(os.path.join(images_root, d)) and d != "bicubic")
+    if FLAGS.figure_methods:
+        methods = [m.partition("=")[0] for m in FLAGS.figure_methods]
+        titles = [m.partition("=")[2] or m.partition("=")[0] for m in FLAGS.figure_methods]
+    else:
+        methods = sorted(d for d in os.listdir(images_root)
+                         if os.path.isdir(os.path.join(images_root, d)) and d != "bicubic")
+        titles = methods
     names = FLAGS.figure_images or [p[0] for p in pairs[:3]]
     by_name = {p[0]: p for p in pairs}
     scale, c = zsrgan_tf.preset(FLAGS.preset).scale, FLAGS.figure_crop
-    labels = ["LR (nearest)", "bicubic", *methods, "HR"]
+    labels = ["LR (nearest)", "bicubic", *titles, "HR"]
     header = 14
     canvas = Image.new("RGB", (len(labels) * c, header + len(names) * c), "white")
     draw = ImageDraw.Draw(canvas)
@@ -191,7 +198,8 @@ def main(argv):
         record = {"name": name, "scores": evaluation.score(sr, hr, config.scale, lpips),
                   "seconds": round(info["seconds"], 1), "final_losses": info["final_losses"],
                   "dtype_policy": info["dtype_policy"],
-                  "config": trained.to_dict() if trained else None,
+                  "config": (trained.replace(kernel=info["kernel"]).to_dict()
+                             if trained else None),  # a blind kernel as estimated
                   "machine": report.machine()["summary"],
                   "versions": {"zsrgan_tf": zsrgan_tf.__version__}}
         # Ablation of the test-time options: the same network, fewer options.

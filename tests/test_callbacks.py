@@ -1,5 +1,8 @@
 """Training callbacks."""
 
+import numpy as np
+import pytest
+
 from zsrgan_tf import callbacks
 
 
@@ -13,3 +16,49 @@ def test_divergence_guard_stops_at_first_non_finite():
     assert guard.diverged_at is None and not guard.model.stop_training
     guard.on_epoch_end(1, {"l_d": float("nan"), "l_g_pix": 0.1})
     assert guard.diverged_at == 2 and guard.model.stop_training
+
+
+class _FakeRun:
+    """A model whose generator reproduces its target up to a chosen squared error."""
+
+    def __init__(self, target, error):
+        import keras
+
+        self.target, self.error = target, error  # error(iteration) -> mse
+        self.iteration = 0
+        self.stop_training = False
+        self.g_optimizer = keras.optimizers.Adam(1e-3)
+        self.d_optimizer = keras.optimizers.Adam(1e-3)
+
+    def generator(self, x, training=False):
+        return (self.target + np.sqrt(self.error(self.iteration)))[None]
+
+
+def _run_rule(error, iterations=3000):
+    target = np.zeros((8, 8, 3), np.float32)
+    run = _FakeRun(target, error)
+    rule = callbacks.AdaptiveLearningRate(np.zeros((1, 8, 8, 3), np.float32), target)
+    rule.set_model(run)
+    rule.on_train_begin()
+    for epoch in range(iterations):
+        run.iteration = epoch + 1
+        rule.on_epoch_end(epoch)
+        if run.stop_training:
+            return rule, run, epoch + 1
+    return rule, run, iterations
+
+
+def test_adaptive_rule_drops_on_a_plateau_and_stops():
+    # A flat, noisy error: each check after 256 quiet iterations divides the
+    # rate by 10 (ZSSR: checks every 60, 256 apart); below 9e-6 training stops.
+    noise = np.random.default_rng(0).normal(0, 1e-6, 4000)
+    rule, run, stopped = _run_rule(lambda i: 1e-3 + noise[i])
+    assert rule.changes == [300, 600, 900] and stopped == 900
+    assert float(run.g_optimizer.learning_rate) == pytest.approx(1e-6)
+    assert float(run.d_optimizer.learning_rate) == pytest.approx(1e-6)
+
+
+def test_adaptive_rule_keeps_the_rate_while_the_error_falls():
+    rule, run, stopped = _run_rule(lambda i: 1e-2 / (1 + i / 100), iterations=1200)
+    assert rule.changes == [] and stopped == 1200 and not run.stop_training
+    assert len(rule.errors) == 24 and rule.errors[0][0] == 50

@@ -116,6 +116,16 @@ def test_train_one_kernel_aware(tiny_png, tmp_path):
     assert png.shape == want.shape[1:] and np.abs(png - want[0]).mean() < 0.02
 
 
+def test_train_one_blind_records_the_estimate(tiny_png, tmp_path):
+    out = tmp_path / "models"
+    code, stdout, stderr = _run("--image", tiny_png, "--preset", "zssr", "--kernel", "blind",
+                                "--iterations", "2", "--output_dir", str(out), cwd=tmp_path)
+    assert code == 0, stderr
+    kernel = json.loads((out / "tiny_x2" / "config.json").read_text())["config"]["kernel"]
+    assert kernel.startswith("gaussian:") and float(kernel.partition(":")[2]) > 0
+    assert f"blind kernel estimate {kernel}" in stdout
+
+
 @pytest.mark.parametrize(
     "make,message",
     [
@@ -147,16 +157,19 @@ def test_bad_input_is_one_line_exit_2(tmp_path, make, message):
         (["--scale", "5"], "error: --scale 5: must be one of (2, 3, 4)"),
         (["--scale", "two"], "error: flag --scale=two: invalid literal for int() with base 10"),
         (["--preset", "turbo"],
-         "error: flag --preset=turbo: value should be one of <cpu|fast|paper|zssr>"),
+         "error: flag --preset=turbo: value should be one of <blind|cpu|fast|paper|zssr>"),
         (["--seed", "-1"], "error: seed must be in [0, 2**32), got -1"),
         (["--iterations", "0"], "error: iterations, batch_size and lr_halve_every must be >= 1"),
         (["--no_such_flag"], "error: Unknown command line flag 'no_such_flag'"),
         (["--export", "tflite,onnx"], "error: --export onnx: choose from savedmodel, tflite"),
         (["--kernel", "gaussian:wide"], "error: gaussian:wide: expected gaussian:COV with a number"),
         (["--kernel", "nope.mat"], "error: nope.mat: no such kernel file"),
+        (["--settings", "lambda_gab=1"], "error: --settings 'lambda_gab=1': unknown setting"),
+        (["--settings", "adaptive_lr=yes"],
+         "error: --settings 'adaptive_lr=yes': adaptive_lr=yes: expected True or False"),
     ],
     ids=["scale-5", "scale-text", "preset", "seed", "iterations", "unknown-flag", "export",
-         "kernel-spec", "kernel-file"],
+         "kernel-spec", "kernel-file", "settings-key", "settings-value"],
 )
 def test_bad_flags_are_one_line_exit_2(tiny_png, tmp_path, args, message):
     code, _, stderr = _run("--image", tiny_png, *args, cwd=tmp_path)

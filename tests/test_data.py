@@ -103,3 +103,28 @@ def test_kernel_aware_sons_are_blurred_subsampled_transformed_fathers(baby_lr, s
         # ...and the rest is bicubic on the corner grid.
         np.testing.assert_allclose(s, degrade.upscale_bicubic(low, scale, "corner").numpy(),
                                    atol=1e-5)
+
+
+def test_image_crops_are_upscaled_windows_of_the_image(baby_lr):
+    from zsrgan_tf import degrade
+
+    plain = data.father_son_dataset(baby_lr, crop_size=64, batch_size=2, kernel=np.ones((3, 3)) / 9)
+    extra = data.father_son_dataset(baby_lr, crop_size=64, batch_size=2, kernel=np.ones((3, 3)) / 9,
+                                    image_crops=True)
+    for (son, father), (son2, father2, window) in zip(plain.take(3), extra.take(3)):
+        np.testing.assert_array_equal(son, son2)  # the (son, father) stream is unchanged
+        np.testing.assert_array_equal(father, father2)
+        assert window.shape == (1, father.shape[1], father.shape[2], 3)
+        # Some 32 x 32 LR window, upscaled on the corner grid, is exactly this input.
+        lr = baby_lr.astype(np.float32)
+        found = False
+        for top in range(lr.shape[0] - 31):
+            for left in range(lr.shape[1] - 31):
+                if np.array_equal(lr[top, left], window.numpy()[0, 0, 0]) and np.allclose(
+                        degrade.upscale_bicubic(lr[None, top:top + 32, left:left + 32], 2,
+                                                "corner"), window, atol=1e-6):
+                    found = True
+                    break
+            if found:
+                break
+        assert found

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import zsrgan_tf
-from zsrgan_tf import gan
+from zsrgan_tf import data, gan
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +104,27 @@ def test_gan_warmup_trains_the_generator_on_l1_only(small_lr):
     for a, b in zip(warm, l1):
         np.testing.assert_allclose(a, b, atol=1e-6)
     assert max(np.abs(a - b).max() for a, b in zip(warm, full)) > 1e-4
+
+
+def test_lpips_perceptual_loss_is_the_lpips_distance(small_lr):
+    """perceptual="lpips": L_Percep is LPIPS(SR, father), trained through, VGG frozen."""
+    config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, crop_size=64, lambda_gan=0.0,
+                              perceptual="lpips")
+    model, history = zsrgan_tf.train_on_image(small_lr, config)
+    assert not hasattr(model, "vgg") and not model.lpips.trainable
+    assert all(0.0 < v < 1.0 for v in history.history["l_g_percep"])
+    son, father = next(iter(data.father_son_dataset(small_lr, crop_size=64, batch_size=2)))
+    want = np.mean(model.lpips([model.generator(son), father]).numpy())
+    got = model._perceptual_and_adversarial(model.generator(son), father, None)[0].numpy()
+    assert got == pytest.approx(want, rel=1e-6)
+
+
+def test_image_gan_target_judges_windows_of_the_image(small_lr):
+    """gan_target="image": D's fakes are the SR of image windows; the son stream is unchanged."""
+    base = zsrgan_tf.preset("zssr", kernel="gaussian:2.0", iterations=2, crop_size=64,
+                            lambda_gan=0.1, ensemble=False, back_projection=0)
+    history = zsrgan_tf.train_on_image(small_lr, base.replace(gan_target="image"))[1]
+    assert all(np.isfinite(history.history["l_g_gan"])) and history.history["l_d"][0] > 0
+    l1 = zsrgan_tf.train_on_image(small_lr, base.replace(lambda_gan=0.0))[1]
+    # The first update is made before D has any say on G's loss: equal pixel losses.
+    assert history.history["l_g_pix"][0] == pytest.approx(l1.history["l_g_pix"][0], rel=1e-5)

@@ -12,6 +12,7 @@ import sys
 import time
 
 import keras
+import numpy as np
 
 
 def _clock(seconds):
@@ -153,3 +154,61 @@ class TrainingClock(keras.callbacks.Callback):
         if (epoch + 1) % self.every == 0:
             with open(self.path, "w") as f:
                 json.dump({"seconds": self.seconds(), "iteration": epoch + 1}, f)
+
+
+class AdaptiveLearningRate(keras.callbacks.Callback):
+    """ZSSR's learning-rate rule with automatic stop; no ground truth is used.
+
+    Every ``test_every`` iterations the generator super-resolves the image's own
+    son (``son``: the LR image degraded the way the training sons are) and its
+    mean squared error against the LR image is recorded. Every ``check_every``
+    iterations, once ``min_iterations`` have passed since the last change, a
+    line is fitted to the errors of the last ``slope_range`` iterations; when
+    the fall it predicts is within noise (``-ratio * slope < std`` of the
+    slope estimate) the learning rate is divided by 10. Training stops when
+    the rate falls below ``min_lr``. Numbers: ZSSR's configuration
+    (REFERENCE.md section 5): 50, 60, 256, 1.5, 256, 9e-6.
+
+    The optimizer's learning rate must be a plain value (``make_optimizer``
+    with ``TrainConfig.adaptive_lr``). After a resume the rate is restored
+    from the checkpoint but the error history starts again, so a resumed run
+    may change its rate later than an uninterrupted one.
+
+    Attributes:
+      errors: ``[(iteration, mse)]`` recorded so far.
+      changes: iterations after which the rate was divided by 10.
+    """
+
+    def __init__(self, son_input, lr, test_every=50, check_every=60, slope_range=256,
+                 ratio=1.5, min_iterations=256, min_lr=9e-6):
+        """``son_input``: the son upscaled to the LR size for the generator,
+        float32 ``(1, h, w, 3)``; ``lr``: the LR image it should reproduce,
+        ``(H, W, 3)`` with H >= h, W >= w (compared on the top-left h x w)."""
+        super().__init__()
+        self.son_input = son_input
+        self.target = lr[: son_input.shape[1], : son_input.shape[2]]
+        self.test_every, self.check_every, self.slope_range = test_every, check_every, slope_range
+        self.ratio, self.min_iterations, self.min_lr = ratio, min_iterations, min_lr
+        self.errors, self.changes = [], []
+
+    def on_train_begin(self, logs=None):
+        self.last_change = int(self.model.g_optimizer.iterations)
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.test_every == 0:
+            sr = keras.ops.convert_to_numpy(self.model.generator(self.son_input, training=False))[0]
+            self.errors.append((done, float(np.mean((sr - self.target) ** 2))))
+        if done % self.check_every or done - self.last_change < self.min_iterations:
+            return
+        recent = [(i, e) for i, e in self.errors if i > done - self.slope_range]
+        if len(recent) < 4:  # the slope's variance needs 4 points
+            return
+        (slope, _), cov = np.polyfit(*zip(*recent), 1, cov=True)
+        if -self.ratio * slope < math.sqrt(cov[0, 0]):
+            for optimizer in (self.model.g_optimizer, self.model.d_optimizer):
+                optimizer.learning_rate.assign(float(optimizer.learning_rate) / 10)
+            self.changes.append(done)
+            self.last_change = done
+            if float(self.model.g_optimizer.learning_rate) < self.min_lr:
+                self.model.stop_training = True

@@ -34,7 +34,18 @@ from absl import app, flags
 from PIL import Image
 
 import zsrgan_tf
-from zsrgan_tf import callbacks, checkpoint, data, degrade, export, imaging, inference, kernels, train
+from zsrgan_tf import (
+    blind,
+    callbacks,
+    checkpoint,
+    data,
+    degrade,
+    export,
+    imaging,
+    inference,
+    kernels,
+    train,
+)
 from zsrgan_tf import config as config_lib
 from zsrgan_tf.imaging import ImageError
 from zsrgan_tf.vgg import WeightsError
@@ -46,8 +57,9 @@ flags.DEFINE_integer("scale", 2, "Super-resolution factor: 2, 3 or 4.")
 flags.DEFINE_enum("preset", "fast", sorted(config_lib.PRESETS),
                   "Settings preset: 'fast' (the paper's method on a 300-step schedule chosen by "
                   "time to quality; the default), 'paper' (the paper, exactly), 'cpu' (600 "
-                  "steps) or 'zssr' (ZSSR's L1 recipe with ensemble and back-projection; "
-                  "kernel-aware with --kernel).")
+                  "steps), 'zssr' (ZSSR's L1 recipe with ensemble and back-projection; "
+                  "kernel-aware with --kernel) or 'blind' (zssr on 600 steps with a kernel "
+                  "estimated from the image).")
 flags.DEFINE_integer("iterations", None, "Override the preset's number of iterations.")
 flags.DEFINE_string("output_dir", "saved_models", "Folder for the SR image and the model folder.")
 flags.DEFINE_integer("seed", 0, "Seed of weight init and father/son sampling.")
@@ -59,9 +71,12 @@ flags.DEFINE_enum(
 )
 flags.DEFINE_string(
     "kernel", None, "How the input was degraded, for kernel-aware training: 'bicubic' (the "
-    "paper), 'gaussian:COV' (isotropic, covariance COV px^2; g20 is gaussian:2.0) or a .npy/.mat "
-    "file (variable 'kernel'). Default: the preset's.",
+    "paper), 'gaussian:COV' (isotropic, covariance COV px^2; g20 is gaussian:2.0), a .npy/.mat "
+    "file (variable 'kernel'), or 'blind' (an isotropic Gaussian estimated from the image). "
+    "Default: the preset's.",
 )
+flags.DEFINE_string("settings", "", "More TrainConfig settings, key=value,... (tuples with '/'), "
+                    "e.g. 'adaptive_lr=True,iterations=3000'.")
 flags.DEFINE_list(
     "export", [], "Also export the generator: any of savedmodel, tflite (fp32), fp16, int8 "
     "(TFLite weight formats), uint8 (uint8-I/O copies of the TFLite files).",
@@ -211,6 +226,9 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
         data.check_image_size(lr.shape[0], lr.shape[1], config.scale, config.min_father_side)
     except ValueError as e:
         raise UsageError(f"{image_path}: {e}") from None
+    if config.kernel == kernels.BLIND:
+        config = blind.resolve(config, lr)  # config.json records the estimate
+        print(f"{image_path}: blind kernel estimate {config.kernel}", flush=True)
     stem = os.path.splitext(os.path.basename(image_path))[0]
     png_path, run_dir, partial = _prepare_outputs(output_dir, f"{stem}_x{config.scale}",
                                                   overwrite, resume)
@@ -298,11 +316,16 @@ def _config_from_flags():
         raise UsageError(f"--checkpoint_every {FLAGS.checkpoint_every}: must be >= 1")
     if FLAGS.scale not in config_lib.SCALES:
         raise UsageError(f"--scale {FLAGS.scale}: must be one of {config_lib.SCALES}")
-    overrides = {"scale": FLAGS.scale, "seed": FLAGS.seed, "precision": FLAGS.precision}
+    try:
+        overrides = config_lib.parse_overrides(FLAGS.settings)
+    except ValueError as e:
+        raise UsageError(f"--settings {FLAGS.settings!r}: {e}") from None
+    overrides.update(scale=FLAGS.scale, seed=FLAGS.seed, precision=FLAGS.precision)
     if FLAGS.iterations is not None:
         overrides["iterations"] = FLAGS.iterations
     if FLAGS.kernel is not None:
-        kernels.parse(FLAGS.kernel)  # a bad spec or file fails here, before training
+        if FLAGS.kernel != kernels.BLIND:
+            kernels.parse(FLAGS.kernel)  # a bad spec or file fails here, before training
         overrides["kernel"] = FLAGS.kernel
     try:
         return config_lib.preset(FLAGS.preset, **overrides)

@@ -142,6 +142,7 @@ def father_son_dataset(
     crop_multiple=None,
     start=0,
     kernel=None,
+    image_crops=False,
 ):
     """An endless dataset of ``(son, father)`` training batches from one image.
 
@@ -167,10 +168,15 @@ def father_son_dataset(
         father crop is blurred with it (mirrored borders) and pixels 0, s, 2s,
         ... are kept (``degrade.blur_subsample``), then upscaled by bicubic on
         the "corner" grid. Crop sides are then multiples of ``scale``.
+      image_crops: also yield the generator input of a random window of the
+        image itself at the target scale: an LR window of ``c / scale`` pixels
+        upscaled by bicubic (on the sons' grid) to ``c x c``, batch of one. The
+        discriminator of ``TrainConfig.gan_target = "image"`` judges its output.
 
     Returns:
       ``tf.data.Dataset`` of ``(son, father)``, each float32
-      ``(batch_size, c, c, 3)``; ``c`` may vary between batches. The son is the
+      ``(batch_size, c, c, 3)``, or ``(son, father, image_input)`` with
+      ``image_crops``; ``c`` may vary between batches. The son is the
       generator's input (already at father size) and the father its target;
       fathers are in [0, 1] up to bicubic overshoot, sons also carry the noise.
     """
@@ -210,7 +216,18 @@ def father_son_dataset(
             son = degrade.blur_subsample(father, kernel, scale)
             son = degrade.upscale_bicubic(son, scale, "corner")
         son += noise_sigma * tf.random.stateless_normal(tf.shape(son), seeds[4])
-        return son, father
+        if not image_crops:
+            return son, father
+        return son, father, image_window(step, crop // scale)
+
+    def image_window(step, side):
+        # Its own seeds (folded in), so the (son, father) stream is unchanged.
+        seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(
+            tf.stack([tf.cast(seed, tf.int64), step]), 1), 2)
+        top = tf.random.stateless_uniform([], seeds[0], 0, height - side + 1, dtype=tf.int32)
+        left = tf.random.stateless_uniform([], seeds[1], 0, width - side + 1, dtype=tf.int32)
+        window = image[None, top:top + side, left:left + side]
+        return degrade.upscale_bicubic(window, scale, "centre" if kernel is None else "corner")
 
     return (
         tf.data.Dataset.range(start, np.iinfo(np.int64).max)

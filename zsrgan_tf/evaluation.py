@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
+from zsrgan_tf import blind, degrade, inference, metrics, train
 from zsrgan_tf import callbacks as callbacks_lib
-from zsrgan_tf import degrade, inference, metrics, train
 
 METHODS = ("bicubic", "zssr", "zsrgan")
 # Training state saved every this many iterations when a checkpoint path is given.
@@ -46,12 +46,15 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
     Returns:
       ``(sr, info)``: float32 ``(scale*H, scale*W, 3)`` in [0, 1], and a dict
       with ``seconds`` (training and inference, summed over resumed runs),
-      ``final_losses``, ``dtype_policy`` and, for trained methods,
+      ``final_losses``, ``dtype_policy`` and, for trained methods, ``kernel``
+      (the spec used: a ``blind`` one is replaced by its estimate) and
       ``variants``: name -> SR image of the same network with fewer test-time
       options (see ``_variants``; computed after ``seconds`` is taken).
     """
     t0 = time.perf_counter()
     trained = method_config(method, config)
+    if trained is not None:
+        trained = blind.resolve(trained, lr)
     if trained is None:
         sr = np.clip(degrade.upscale_bicubic(lr, config.scale).numpy(), 0.0, 1.0)
         return sr, {"seconds": time.perf_counter() - t0, "final_losses": {},
@@ -71,6 +74,7 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
         "seconds": seconds,
         "final_losses": {k: float(v[-1]) for k, v in history.history.items() if v},
         "dtype_policy": model.generator.dtype_policy.name,
+        "kernel": trained.kernel,
         "variants": _variants(model, lr, trained),
     }
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zsrgan_tf import degrade, imaging, losses, vgg
+from zsrgan_tf import degrade, imaging, losses, lpips, vgg
 from zsrgan_tf.config import TrainConfig
 from zsrgan_tf.models import PACKAGE, Discriminator, Generator
 
@@ -41,15 +41,16 @@ def learning_rate_schedule(config):
 
 
 def make_optimizer(config=None):
-    """Adam with the config's betas and ``learning_rate_schedule`` (default: the paper's).
+    """Adam with the config's betas and ``learning_rate_schedule`` (default: the paper's),
+    or a plain initial rate under ``adaptive_lr``.
 
     Args:
       config: a ``TrainConfig`` (default: the paper's settings).
     """
     config = config or TrainConfig()
-    return keras.optimizers.Adam(
-        learning_rate_schedule(config), beta_1=config.beta_1, beta_2=config.beta_2
-    )
+    # A plain rate is a variable that ``callbacks.AdaptiveLearningRate`` can set.
+    rate = config.learning_rate if config.adaptive_lr else learning_rate_schedule(config)
+    return keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -74,6 +75,9 @@ class ZSRGAN(keras.Model):
         (True), or un-normalised RGB in [0, 1] (False); see ``TrainConfig``.
       gan_warmup: steps of L1 only before the perceptual and adversarial terms
         count (see ``TrainConfig``).
+      perceptual: "relu3_1" (the paper) or "lpips" (see ``TrainConfig``).
+      gan_target: "son" (the paper) or "image": D's fakes are the SR of the
+        batches' third element, windows of the image itself (see ``TrainConfig``).
       grid: sampling grid of the training sons (``degrade.GRIDS``), used by
         ``upscale``: "centre" for bicubic sons, "corner" for kernel-aware ones.
       generator, discriminator: networks to train; new ones by default.
@@ -96,6 +100,8 @@ class ZSRGAN(keras.Model):
         d_loss_weight=TrainConfig.d_loss_weight,
         vgg_normalize=TrainConfig.vgg_normalize,
         gan_warmup=TrainConfig.gan_warmup,
+        perceptual=TrainConfig.perceptual,
+        gan_target=TrainConfig.gan_target,
         grid="centre",
         generator=None,
         discriminator=None,
@@ -109,10 +115,15 @@ class ZSRGAN(keras.Model):
         self.d_loss_weight = d_loss_weight
         self.vgg_normalize = vgg_normalize
         self.gan_warmup = gan_warmup
+        self.perceptual = perceptual
+        self.gan_target = gan_target
         self.grid = grid
         self.generator = generator or Generator(name="generator")
         self.discriminator = discriminator or Discriminator(name="discriminator")
-        self.vgg = vgg.vgg16_trunk(("block3_conv1",), name="vgg16_relu3_1")
+        if perceptual == "lpips":
+            self.lpips = lpips.LPIPS(name="lpips")
+        else:
+            self.vgg = vgg.vgg16_trunk(("block3_conv1",), name="vgg16_relu3_1")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in LOSS_NAMES}
         # Incremented by Python only while train_step is traced: the retrace count.
         self.train_step_traces = 0
@@ -132,6 +143,8 @@ class ZSRGAN(keras.Model):
             d_loss_weight=config.d_loss_weight,
             vgg_normalize=config.vgg_normalize,
             gan_warmup=config.gan_warmup,
+            perceptual=config.perceptual,
+            gan_target=config.gan_target,
             grid=config.grid,
         )
 
@@ -175,24 +188,37 @@ class ZSRGAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return l_d
 
+    def _perceptual_and_adversarial(self, sr, father, fake):
+        """``(L_Percep, L_GAN^G)`` of a batch (``fake``: what D judges); a term
+        with weight 0 is 0."""
+        l_percep = l_gan = tf.constant(0.0)
+        if self.lambda_percep and self.perceptual == "lpips":
+            pair = [tf.cast(sr, tf.float32), tf.cast(father, tf.float32)]
+            l_percep = tf.reduce_mean(self.lpips(pair))
+        elif self.lambda_percep:
+            l_percep = losses.l1_loss(self.vgg_features(sr),
+                                      tf.stop_gradient(self.vgg_features(father)))
+        if self.lambda_gan:
+            l_gan = losses.generator_adversarial_loss(self.discriminator(fake, training=True))
+        return l_percep, l_gan
+
     def train_step(self, data):
         self.train_step_traces += 1
-        son, father = data
+        son, father, *image_input = data
         zero = tf.constant(0.0)
-        l_d = l_percep = l_gan = zero
-        hr_features = self.vgg_features(father) if self.lambda_percep else None
+        l_d = zero
         with tf.GradientTape() as tape:
             sr = self.generator(son, training=True)
+            # The fakes D judges: the son's SR (the paper) or the image's own SR.
+            fake = self.generator(image_input[0], training=True) if image_input else sr
             if self.lambda_gan:
                 # D is updated first on the same SR (detached), as in the paper's code.
                 with tape.stop_recording():
-                    l_d = self._discriminator_step(sr, father)
+                    l_d = self._discriminator_step(fake, father)
             l_pix = losses.pixel_loss(sr, father)
-            if self.lambda_percep:
-                l_percep = losses.l1_loss(self.vgg_features(sr), hr_features)
-            if self.lambda_gan:
-                l_gan = losses.generator_adversarial_loss(self.discriminator(sr, training=True))
+            l_percep, l_gan = self._perceptual_and_adversarial(sr, father, fake)
             # 0 during the L1 warm-up, then 1 (a step function of the update count).
+            # A multiplication, not tf.cond: XLA cannot pad dynamic crop shapes through a cond.
             on = tf.cast(self.g_optimizer.iterations >= self.gan_warmup, tf.float32)
             l_g = self.lambda_pix * l_pix + on * (self.lambda_percep * l_percep
                                                   + self.lambda_gan * l_gan)
@@ -225,6 +251,8 @@ class ZSRGAN(keras.Model):
             "d_loss_weight": self.d_loss_weight,
             "vgg_normalize": self.vgg_normalize,
             "gan_warmup": self.gan_warmup,
+            "perceptual": self.perceptual,
+            "gan_target": self.gan_target,
             "grid": self.grid,
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from zsrgan_tf import degrade, kernels, tiling
+from zsrgan_tf import blind, degrade, kernels, tiling
 
 # Context per tile side, LR pixels. The reach of an output pixel is 2 LR pixels
 # of bicubic, ceil(depth / scale) for the generator (4 for the paper's net at
@@ -146,6 +146,8 @@ def upscale(model, lr, config, tile=None, pad=TILE_PAD):
     Returns:
       float32 ``(scale*H, scale*W, 3)`` in [0, 1].
     """
+    config = blind.resolve(config, lr)
+
     def network(window):
         if config.ensemble:
             return self_ensemble(model.upscale, window, config.scale, config.grid)

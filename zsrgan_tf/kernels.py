@@ -10,6 +10,8 @@ Specs (``parse``):
 - ``gaussian:COV``: isotropic Gaussian with covariance ``COV * I`` (pixels^2),
   e.g. ``gaussian:2.0`` is the g20 kernel of the test sets.
 - a path: ``.npy`` (a 2-D array) or ``.mat`` (variable ``kernel`` or ``Kernel``).
+- ``blind``: an isotropic Gaussian estimated from the LR image itself
+  (``blind.resolve`` turns it into ``gaussian:COV`` before use).
 """
 
 import math
@@ -18,6 +20,7 @@ import os
 import numpy as np
 
 BICUBIC = "bicubic"
+BLIND = "blind"
 
 
 class KernelError(ValueError):
@@ -88,6 +91,9 @@ def parse(spec):
     """
     if spec == BICUBIC:
         return None
+    if spec == BLIND:
+        raise KernelError("blind: the kernel is estimated from the image; "
+                          "resolve the config with zsrgan_tf.blind.resolve first")
     if spec.startswith("gaussian:"):
         value = spec.partition(":")[2]
         try:

@@ -3,11 +3,34 @@
 import os
 
 import keras
+import numpy as np
+import tensorflow as tf
 
+from zsrgan_tf import blind, degrade, kernels, precision
 from zsrgan_tf import checkpoint as checkpoint_lib
-from zsrgan_tf import kernels, precision
+from zsrgan_tf.callbacks import AdaptiveLearningRate
 from zsrgan_tf.data import father_son_dataset
 from zsrgan_tf.gan import ZSRGAN, make_optimizer
+
+# The adaptive rule's reconstruction test uses at most this LR centre crop.
+_SON_TEST_SIDE = 512
+
+
+def _son_test_pair(lr, config):
+    """``(generator input, target)`` of the adaptive rule's test: the LR image's own
+    son (made as the training sons are), upscaled, and the LR image (a centre crop
+    of at most ``_SON_TEST_SIDE``, a multiple of the scale)."""
+    s = config.scale
+    h, w = (min(n, _SON_TEST_SIDE) // s * s for n in lr.shape[:2])
+    top, left = (lr.shape[0] - h) // 2, (lr.shape[1] - w) // 2
+    image = np.asarray(lr[top:top + h, left:left + w], np.float32)
+    kernel = kernels.parse(blind.resolve(config, lr).kernel)
+    if kernel is None:
+        son = degrade.imresize(image, (h // s, w // s))
+    else:
+        son = degrade.blur_subsample(image, kernel, s)
+    son_input = degrade.upscale_bicubic(tf.cast(son, tf.float32)[None], s, config.grid)
+    return son_input, image
 
 
 def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None,
@@ -42,6 +65,8 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
         jit_compile=xla,
     )
     callbacks = list(callbacks)
+    if config.adaptive_lr:
+        callbacks.insert(0, AdaptiveLearningRate(*_son_test_pair(lr, config)))
     done = 0
     if checkpoint:
         settings = {"config": config.to_dict(), "xla": bool(xla),
@@ -60,7 +85,8 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
         seed=config.seed,
         crop_multiple=precision.XLA_CROP_MULTIPLE if xla else 1,
         start=done,
-        kernel=kernels.parse(config.kernel),
+        kernel=kernels.parse(blind.resolve(config, lr).kernel),
+        image_crops=config.gan_target == "image" and config.lambda_gan > 0,
     )
     history = model.fit(
         dataset,

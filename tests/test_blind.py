@@ -1,0 +1,44 @@
+"""Blind kernel estimation: the estimate follows the true Gaussian, from the image alone."""
+
+import os
+
+import numpy as np
+import pytest
+
+from zsrgan_tf import blind, config, degrade, imaging, kernels
+
+
+@pytest.fixture(scope="module")
+def baby_hr(data_dir):
+    return imaging.read_image(os.path.join(data_dir, "Set5", "HR", "baby.png")).astype(np.float64)
+
+
+def test_estimates_the_g20_kernel_of_the_test_set(baby_lr):
+    # The shared LR_g20_x2 baby was made with covariance 2.0 (REFERENCE.md section 2).
+    assert blind.estimate_gaussian_cov(baby_lr, 2) == pytest.approx(2.0, abs=0.15)
+
+
+@pytest.mark.parametrize("true_cov", [1.0, 3.0])
+def test_estimate_follows_other_covariances(baby_hr, true_cov):
+    lr = degrade.blur_subsample(baby_hr, kernels.gaussian(true_cov), 2)
+    lr = np.round(np.clip(np.asarray(lr), 0.0, 1.0) * 255.0) / 255.0  # as saved to 8 bits
+    assert blind.estimate_gaussian_cov(lr, 2) == pytest.approx(true_cov, rel=0.25)
+
+
+def test_resolve_replaces_only_blind(baby_lr):
+    cfg = config.preset("zssr", kernel="blind")
+    resolved = blind.resolve(cfg, baby_lr)
+    cov = float(resolved.kernel.partition(":")[2])
+    assert resolved.kernel.startswith("gaussian:") and cov == pytest.approx(2.0, abs=0.15)
+    assert resolved.grid == "corner" == cfg.grid
+    assert blind.resolve(config.preset("zssr", kernel="gaussian:1.5"), baby_lr).kernel == "gaussian:1.5"
+
+
+def test_unresolved_blind_spec_is_refused():
+    with pytest.raises(kernels.KernelError, match="blind: the kernel is estimated from the image"):
+        kernels.parse("blind")
+
+
+def test_too_small_image_is_refused():
+    with pytest.raises(ValueError, match="at least 32 x 32"):
+        blind.estimate_gaussian_cov(np.zeros((20, 40, 3)), 2)
