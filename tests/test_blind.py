@@ -37,6 +37,9 @@ def test_resolve_replaces_only_blind(baby_lr):
 def test_unresolved_blind_spec_is_refused():
     with pytest.raises(kernels.KernelError, match="blind: the kernel is estimated from the image"):
         kernels.parse("blind")
+    kernels.check("blind")  # valid as a flag: resolved once the image is read
+    with pytest.raises(kernels.KernelError, match="expected gaussian:COV"):
+        kernels.check("gaussian:wide")
 
 
 def test_too_small_image_is_refused():

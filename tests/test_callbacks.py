@@ -62,3 +62,24 @@ def test_adaptive_rule_keeps_the_rate_while_the_error_falls():
     rule, run, stopped = _run_rule(lambda i: 1e-2 / (1 + i / 100), iterations=1200)
     assert rule.changes == [] and stopped == 1200 and not run.stop_training
     assert len(rule.errors) == 24 and rule.errors[0][0] == 50
+
+
+def test_adaptive_rule_runs_inside_training(baby_lr):
+    """train_on_image adds the rule; its test pair is the image and its own son."""
+    import zsrgan_tf
+    from zsrgan_tf import blind, train
+
+    lr = baby_lr[:96, :96]
+    config = zsrgan_tf.preset("blind", iterations=100, crop_size=64, adaptive_lr=True,
+                              ensemble=False, back_projection=0)
+    model, history = zsrgan_tf.train_on_image(lr, config)
+    assert len(history.history["l_g_pix"]) == 100  # too early for a change (>= 256)
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(1e-3)
+    son_input, target = train._son_test_pair(lr, blind.resolve(config, lr))
+    assert son_input.shape[1:3] == target.shape[:2] == (96, 96)
+
+    def error(x):
+        return float(np.mean((np.asarray(x)[0] - target) ** 2))
+
+    # The trained generator reproduces the image from its son better than bicubic does.
+    assert error(model.generator(son_input)) < error(son_input)

@@ -324,8 +324,7 @@ def _config_from_flags():
     if FLAGS.iterations is not None:
         overrides["iterations"] = FLAGS.iterations
     if FLAGS.kernel is not None:
-        if FLAGS.kernel != kernels.BLIND:
-            kernels.parse(FLAGS.kernel)  # a bad spec or file fails here, before training
+        kernels.check(FLAGS.kernel)  # a bad spec or file fails here, before training
         overrides["kernel"] = FLAGS.kernel
     try:
         return config_lib.preset(FLAGS.preset, **overrides)

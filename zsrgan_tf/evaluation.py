@@ -53,12 +53,11 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
     """
     t0 = time.perf_counter()
     trained = method_config(method, config)
-    if trained is not None:
-        trained = blind.resolve(trained, lr)
     if trained is None:
         sr = np.clip(degrade.upscale_bicubic(lr, config.scale).numpy(), 0.0, 1.0)
         return sr, {"seconds": time.perf_counter() - t0, "final_losses": {},
                     "dtype_policy": "float32"}
+    trained = blind.resolve(trained, lr)
     callbacks = list(callbacks)
     earlier = 0.0
     if checkpoint:

@@ -80,6 +80,13 @@ def _load_file(path):
     raise KernelError(f"{path}: kernel files must be .npy or .mat")
 
 
+def check(spec):
+    """Raises ``KernelError`` for a spec ``parse`` would refuse; ``blind`` is valid
+    (it needs the image, see ``blind.resolve``). For checking flags before training."""
+    if spec != BLIND:
+        parse(spec)
+
+
 def parse(spec):
     """The kernel a ``--kernel`` spec names (see the module docstring).
 

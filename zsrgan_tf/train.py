@@ -4,7 +4,6 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from zsrgan_tf import blind, degrade, kernels, precision
 from zsrgan_tf import checkpoint as checkpoint_lib
@@ -24,12 +23,12 @@ def _son_test_pair(lr, config):
     h, w = (min(n, _SON_TEST_SIDE) // s * s for n in lr.shape[:2])
     top, left = (lr.shape[0] - h) // 2, (lr.shape[1] - w) // 2
     image = np.asarray(lr[top:top + h, left:left + w], np.float32)
-    kernel = kernels.parse(blind.resolve(config, lr).kernel)
+    kernel = kernels.parse(config.kernel)
     if kernel is None:
         son = degrade.imresize(image, (h // s, w // s))
     else:
         son = degrade.blur_subsample(image, kernel, s)
-    son_input = degrade.upscale_bicubic(tf.cast(son, tf.float32)[None], s, config.grid)
+    son_input = degrade.upscale_bicubic(son[None], s, config.grid)
     return son_input, image
 
 
@@ -43,7 +42,8 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
 
     Args:
       lr: the low-resolution image, array ``(H, W, 3)`` float in [0, 1].
-      config: a ``TrainConfig``.
+      config: a ``TrainConfig``; a ``blind`` kernel is estimated from ``lr``
+        (``blind.resolve``, deterministic, so a resumed run gets the same one).
       callbacks: Keras callbacks (e.g. ``callbacks.Progress``, ``LossLog``).
       jit_compile: XLA for the train step; "auto" is on for GPUs only
         (``precision.use_xla``). Under XLA, crop sides are rounded down to
@@ -55,6 +55,7 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
     Returns:
       ``(model, history)``: the trained ``ZSRGAN`` and the Keras ``History``.
     """
+    config = blind.resolve(config, lr)  # a blind kernel is estimated once, here
     keras.utils.set_random_seed(config.seed)  # weight init; the sampler is seeded below
     xla = precision.use_xla() if jit_compile == "auto" else jit_compile
     with precision.policy_scope(precision.resolve(config.precision)):
@@ -85,7 +86,7 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
         seed=config.seed,
         crop_multiple=precision.XLA_CROP_MULTIPLE if xla else 1,
         start=done,
-        kernel=kernels.parse(blind.resolve(config, lr).kernel),
+        kernel=kernels.parse(config.kernel),
         image_crops=config.gan_target == "image" and config.lambda_gan > 0,
     )
     history = model.fit(
