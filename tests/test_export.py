@@ -186,3 +186,19 @@ def test_mixed_precision_generator_exports_in_float32(generator, tmp_path):
     x = _lr((20, 24))
     want = upscaler.float_upscaler(generator, 2)(x).numpy()
     assert np.abs(_run_tflite(str(path), x) - want).max() <= 1e-5
+
+
+def test_subpixel_generator_exports_with_builtin_ops(tmp_path):
+    """A sub-pixel generator (convolutions on the LR grid) converts to builtin ops and
+    matches Keras at odd LR sizes, dynamic and fixed-tile."""
+    generator = models.Generator(block=2)
+    for tile in (None, 24):
+        content = export.tflite_bytes(generator, 2, grid="corner", tile=tile)
+        assert export.flex_ops(content) == []
+        assert set(export.tflite_ops(content)) <= BUILTINS | {"SPACE_TO_DEPTH"}
+        path = tmp_path / f"subpixel_{tile}.tflite"
+        path.write_bytes(content)
+        for shape in ((24, 24),) if tile else SIZES:
+            x = _lr(shape)
+            want = upscaler.float_upscaler(generator, 2, "corner")(x).numpy()
+            assert np.abs(_run_tflite(str(path), x) - want).max() <= 1e-5

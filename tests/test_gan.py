@@ -69,6 +69,17 @@ def test_train_on_image_other_scales(small_lr, scale):
     assert model.upscale(small_lr).shape == (72 * scale, 80 * scale, 3)
 
 
+@pytest.mark.parametrize("kernel", ["bicubic", "gaussian:1.5"])
+def test_subpixel_generator_trains_at_scale_3(small_lr, kernel):
+    """Crops become multiples of the generator's block (64 -> 63) on both grids."""
+    config = zsrgan_tf.preset("zssr", scale=3, iterations=2, kernel=kernel, subpixel=True,
+                              crop_size=64, ensemble=False, back_projection=0)
+    model, history = zsrgan_tf.train_on_image(small_lr, config)
+    assert model.generator.block == 3 and len(history.history["l_g_pix"]) == 2
+    assert np.isfinite(history.history["l_g_pix"]).all()
+    assert model.upscale(small_lr).shape == (72 * 3, 80 * 3, 3)
+
+
 def test_train_on_image_is_reproducible(small_lr):
     config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2)
     a = zsrgan_tf.train_on_image(small_lr, config)[0].upscale(small_lr)

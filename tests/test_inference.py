@@ -67,12 +67,14 @@ def test_back_projection_makes_sr_consistent_with_lr(kernel, rng):
     np.testing.assert_allclose(inference.back_project(hr, lr, k, 2, 3), hr, atol=1e-5)
 
 
-@pytest.mark.parametrize("kernel", ["bicubic", "gaussian:2.0"], ids=["centre", "corner+ensemble"])
-def test_tiled_inference_equals_one_pass(kernel, rng):
+@pytest.mark.parametrize("kernel,subpixel", [("bicubic", False), ("gaussian:2.0", False),
+                                             ("gaussian:2.0", True)],
+                         ids=["centre", "corner+ensemble", "corner+ensemble+subpixel"])
+def test_tiled_inference_equals_one_pass(kernel, subpixel, rng):
     import zsrgan_tf
 
     config = zsrgan_tf.preset("zssr" if kernel != "bicubic" else "cpu", kernel=kernel,
-                              back_projection=0)
+                              back_projection=0, subpixel=subpixel)
     model = zsrgan_tf.ZSRGAN.from_config_object(config)
     lr = rng.random((45, 58, 3)).astype(np.float32)
     whole = inference.upscale(model, lr, config, tile=0)

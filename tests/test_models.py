@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from zsrgan_tf import flops
 from zsrgan_tf.models import Discriminator, Generator
 
 
@@ -41,4 +42,36 @@ def test_generator_keras_round_trip(tmp_path, rng):
     loaded = keras.saving.load_model(path)
     assert isinstance(loaded, Generator)
     x = rng.random((1, 33, 47, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded(x).numpy(), g(x).numpy())
+
+
+@pytest.mark.parametrize("block", [2, 3])
+def test_subpixel_generator_works_on_the_lr_grid(block, rng):
+    """block b: the same stack on the space-to-depth of the input, 1/b^2 of the FLOPs."""
+    g = Generator(block=block)
+    x = rng.random((2, 24 * block, 7 * block, 3)).astype(np.float32)
+    assert tuple(g(x).shape) == x.shape
+    convs = [layer for layer in g.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs[0].kernel.shape == (3, 3, 3 * block**2, 64)
+    assert convs[-1].kernel.shape == (3, 3, 64, 3 * block**2)
+    lr_pixels, c = 24 * 7, 3 * block**2
+    assert flops.conv_flops(g, 24 * block, 7 * block) == 2 * lr_pixels * 9 * (
+        2 * c * 64 + 6 * 64 * 64)
+    # Shifting the input by a whole block shifts the output alike, outside the
+    # reach of the borders (8 blocks: one per 3x3 convolution on the LR grid).
+    inner = slice(9 * block, -9 * block)
+    np.testing.assert_allclose(g(np.roll(x, block, axis=1)).numpy()[:, inner],
+                               np.roll(g(x).numpy(), block, axis=1)[:, inner], atol=1e-5)
+    last = g.get_layer("conv8")
+    last.set_weights([np.zeros_like(w) for w in last.get_weights()])
+    np.testing.assert_array_equal(g(x).numpy(), x)
+
+
+def test_subpixel_generator_keras_round_trip(tmp_path, rng):
+    g = Generator(block=2)
+    path = str(tmp_path / "generator.keras")
+    g.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.block == 2
+    x = rng.random((1, 34, 48, 3)).astype(np.float32)
     np.testing.assert_array_equal(loaded(x).numpy(), g(x).numpy())

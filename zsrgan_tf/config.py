@@ -48,6 +48,10 @@ class TrainConfig:
         SR of the training son, at the father's scale) or "image" (the SR of
         random windows of the image itself, at the output's scale; the fathers
         stay the real examples).
+      subpixel: the generator's convolutions work at the LR resolution
+        (``models.Generator`` with ``block = scale``: space-to-depth in,
+        depth-to-space out, ESPCN's sub-pixel convolution): 1/scale^2 of the
+        generator's FLOPs. False: the paper's net at the output resolution.
       vgg_normalize: feed VGG ImageNet-normalised RGB (True; the torchvision
         weights expect it) or the paper code's un-normalised input (False).
       kernel: how sons are made (``kernels.parse``): "bicubic" (the paper:
@@ -84,6 +88,7 @@ class TrainConfig:
     gan_warmup: int = 0
     perceptual: str = "relu3_1"
     gan_target: str = "son"
+    subpixel: bool = False
     vgg_normalize: bool = True
     kernel: str = "bicubic"
     ensemble: bool = False
@@ -149,7 +154,8 @@ PRESETS = {
     # Blind: the zssr recipe on sons made with a Gaussian estimated from the
     # image itself (``blind``), on the 600-step schedule (lr /10 after 400 and
     # 520), which costs 0.14 dB against 1500 steps with the true kernel
-    # (docs/BENCHMARKS.md).
+    # (docs/BENCHMARKS.md). ZSSR's net, not the sub-pixel one: that matches it
+    # with the true kernel but loses 0.4-0.8 dB to an overestimated kernel.
     "blind": TrainConfig(iterations=600, crop_size=128, batch_size=1, noise_sigma=0.0,
                          beta_1=0.9, lambda_percep=0.0, lambda_gan=0.0,
                          lr_decay_steps=(400, 520), ensemble=True, back_projection=10,

@@ -146,6 +146,7 @@ class ZSRGAN(keras.Model):
             perceptual=config.perceptual,
             gan_target=config.gan_target,
             grid=config.grid,
+            generator=Generator(block=config.scale if config.subpixel else 1, name="generator"),
         )
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):

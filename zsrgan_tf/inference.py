@@ -15,8 +15,8 @@ from zsrgan_tf import blind, degrade, kernels, tiling
 
 # Context per tile side, LR pixels. The reach of an output pixel is 2 LR pixels
 # of bicubic, ceil(depth / scale) for the generator (4 for the paper's net at
-# x2) and 1 for the ensemble's shift on the corner grid; 16 leaves room for
-# deeper generators.
+# x2; depth for a sub-pixel one: 8) and 1 for the ensemble's shift on the
+# corner grid; 16 leaves room for deeper generators.
 TILE_PAD = 16
 # Memory one network pass may use before the image is tiled, and what it costs:
 # about 34 bytes per hidden channel per SR pixel (measured: 2.1 KB per SR pixel
@@ -112,7 +112,7 @@ def back_project(sr, lr, kernel, scale, iterations=10):
     return sr
 
 
-def auto_tile(shape, scale, filters, budget=MEMORY_BUDGET, pad=TILE_PAD):
+def auto_tile(shape, scale, filters, block=1, budget=MEMORY_BUDGET, pad=TILE_PAD):
     """The LR tile (core) side for ``upscale``: 0 (no tiling) when one pass over
     the whole image fits in ``budget`` bytes, else the largest core whose padded
     window does (at least 32).
@@ -121,8 +121,10 @@ def auto_tile(shape, scale, filters, budget=MEMORY_BUDGET, pad=TILE_PAD):
       shape: LR shape ``(H, W, ...)``.
       scale: integer factor.
       filters: hidden channels of the generator.
+      block: the generator's space-to-depth block (its hidden maps have
+        1/block^2 of the SR pixels).
     """
-    per_pixel = BYTES_PER_CHANNEL_PIXEL * filters * scale * scale  # per LR pixel
+    per_pixel = BYTES_PER_CHANNEL_PIXEL * filters * scale * scale // (block * block)  # per LR px
     if shape[0] * shape[1] * per_pixel <= budget:
         return 0
     return max(32, math.isqrt(budget // per_pixel) - 2 * pad)
@@ -154,7 +156,7 @@ def upscale(model, lr, config, tile=None, pad=TILE_PAD):
         return model.upscale(window)
 
     if tile is None:
-        tile = auto_tile(lr.shape, config.scale, model.generator.filters)
+        tile = auto_tile(lr.shape, config.scale, model.generator.filters, model.generator.block)
     sr = tiling.tiled(network, lr, tile, pad) if tile else network(lr)
     if config.back_projection:
         sr = back_project(sr, lr, kernels.parse(config.kernel), config.scale,

@@ -15,42 +15,58 @@ class Generator(keras.Model):
     residual between the bicubic-upscaled image and the HR image. Glorot
     (Xavier) normal initialisation, as the paper's code.
 
+    With ``block`` b > 1 the same stack runs at 1/b of the resolution (ESPCN's
+    sub-pixel convolution, Shi et al. 2016): the input is rearranged by
+    space-to-depth into ``3 b^2`` channels, the last convolution gives
+    ``3 b^2`` channels, and depth-to-space turns them back into the residual.
+    With b = scale every convolution works on the LR pixel grid: 1/b^2 of the
+    FLOPs and b times the receptive field in output pixels. The input is still
+    the upscaled image, so data, inference and export are unchanged.
+
     Input: the low-resolution image already upscaled to the target size,
-    float32 RGB in [0, 1] (noise may push it slightly outside), NHWC, any H x W.
+    float32 RGB in [0, 1] (noise may push it slightly outside), NHWC, any H x W
+    (multiples of ``block``).
     Output: the super-resolved image, float32 NHWC of the same size, not clipped.
 
     Args:
       filters: channels of the hidden layers (64 in the paper).
       depth: number of convolutions (8 in the paper).
+      block: space-to-depth block size (1: the paper's net at the output
+        resolution; the SR scale: at the LR resolution).
 
     Example:
       >>> g = Generator()
       >>> g(keras.ops.zeros((1, 37, 53, 3))).shape
       TensorShape([1, 37, 53, 3])
+      >>> Generator(block=2)(keras.ops.zeros((1, 36, 52, 3))).shape
+      TensorShape([1, 36, 52, 3])
     """
 
-    def __init__(self, filters=64, depth=8, **kwargs):
+    def __init__(self, filters=64, depth=8, block=1, **kwargs):
         inputs = keras.Input((None, None, 3), name="upscaled_lr")
-        x = inputs
+        x = keras.ops.space_to_depth(inputs, block) if block > 1 else inputs
         for i in range(depth):
             last = i == depth - 1
             x = keras.layers.Conv2D(
-                3 if last else filters,
+                3 * block * block if last else filters,
                 3,
                 padding="same",
                 activation=None if last else "relu",
                 kernel_initializer="glorot_normal",
                 name=f"conv{i + 1}",
             )(x)
+        if block > 1:
+            x = keras.ops.depth_to_space(x, block)
         # Residual in float32 so the image path keeps full precision.
         outputs = keras.layers.Add(name="residual", dtype="float32")([inputs, x])
         super().__init__(inputs, outputs, **kwargs)
         self.filters = filters
         self.depth = depth
+        self.block = block
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "filters": self.filters,
-                "depth": self.depth}
+                "depth": self.depth, "block": self.block}
 
     @classmethod
     def from_config(cls, config):

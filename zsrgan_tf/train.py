@@ -84,7 +84,9 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
         noise_sigma=config.noise_sigma,
         min_father_side=config.min_father_side,
         seed=config.seed,
-        crop_multiple=precision.XLA_CROP_MULTIPLE if xla else 1,
+        # Sub-pixel generators need sides divisible by their block.
+        crop_multiple=int(np.lcm(precision.XLA_CROP_MULTIPLE if xla else 1,
+                                 model.generator.block)),
         start=done,
         kernel=kernels.parse(config.kernel),
         image_crops=config.gan_target == "image" and config.lambda_gan > 0,
