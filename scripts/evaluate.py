@@ -7,7 +7,8 @@ result is scored under both protocols (``zsrgan_tf.metrics``) and with
 LPIPS-VGG. Per image, a JSON file is written under ``--out`` as soon as it is
 done and the SR image under ``--images_dir``; images with a JSON file are
 skipped, and a training run killed midway resumes from its last state in
-``--checkpoint_dir``. At the end: ``results.csv``, ``summary.json`` and
+``--checkpoint_dir``; ``--summary_only`` writes the tables of the images done
+so far without training. At the end: ``results.csv``, ``summary.json`` and
 ``results.md`` (mean and per image, every number labelled with its protocol)
 in ``--out``, and ``figure.png`` beside it: the same crop of LR
 (nearest-upscaled), bicubic, each method found in ``--images_dir``'s parent,
@@ -48,6 +49,8 @@ flags.DEFINE_string(
     "Training states of unfinished images (results/ is not committed; it outlives "
     "~/.cache on machines whose home folder is reset).",
 )
+flags.DEFINE_bool("summary_only", False, "Train nothing: write the tables and figure from the "
+                  "images done so far (e.g. to commit a long run's progress beside it).")
 flags.DEFINE_list("figure_images", None, "Names shown in the figure (default: first 3).")
 flags.DEFINE_integer("figure_crop", 96, "Side of the HR crop shown in the figure.")
 flags.DEFINE_list("figure_methods", None, "Result folders shown in the figure, in order, each "
@@ -88,8 +91,8 @@ def _markdown(rows, total, summary):
         "LPIPS-VGG v0.1; seconds per image on "
         f"{summary['machine']}.",
         "",
-        "| image | PSNR-Y (mzsr) | SSIM-Y (mzsr) | PSNR-RGB (paper) | SSIM-RGB (paper) | LPIPS "
-        "| seconds |",
+        ("| image | PSNR-Y (mzsr) | SSIM-Y (mzsr) | PSNR-RGB (paper) | SSIM-RGB (paper) | LPIPS "
+         "| seconds |"),
         "|---|---|---|---|---|---|---|",
     ]
     fmt = ("{name} | {psnr_y_mzsr:.2f} | {ssim_y_mzsr:.4f} | {psnr_rgb_paper:.2f} | "
@@ -187,7 +190,7 @@ def main(argv):
 
     for name, lr_path, hr_path in pairs:
         record_path = os.path.join(out, "per_image", f"{name}.json")
-        if os.path.exists(record_path):
+        if os.path.exists(record_path) or FLAGS.summary_only:
             continue
         lr = imaging.read_image(lr_path)
         state = os.path.join(FLAGS.checkpoint_dir, f"{dataset}_{label}_{name}.npz")
