@@ -48,7 +48,7 @@ def _float32(generator):
     """``generator`` itself if float32, else a float32 copy (exports run in float32)."""
     if generator.dtype_policy.name == "float32":
         return generator
-    copy = models.Generator(generator.filters, generator.depth, generator.block, dtype="float32")
+    copy = models.Generator.from_config({**generator.get_config(), "dtype": "float32"})
     copy.set_weights(generator.get_weights())
     return copy
 
