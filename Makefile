@@ -20,7 +20,7 @@ demo: venv
 	$(PY) scripts/train_one.py --image $(SAMPLE) --preset fast --output_dir saved_models --overwrite
 
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2  # 2 workers (pytest-xdist): the 2 cores of the target machine
 
 clean:
 	rm -rf $(VENV) build *.egg-info
