@@ -71,7 +71,9 @@ def from_evaluation(label, config, image):
     if os.path.exists(summary_path):
         with open(summary_path) as f:
             summary = json.load(f)
-    if record.get("config", summary.get("config")) != config.to_dict():
+    stored = record.get("config", summary.get("config"))
+    # Settings added to the code after the record was written take their defaults.
+    if stored is None or config_lib.TrainConfig(**stored) != config:
         return None
     return {
         "candidate": label, "image": image, "config": config.to_dict(),

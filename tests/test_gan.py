@@ -61,6 +61,18 @@ def test_call_is_the_generator(rng):
     np.testing.assert_array_equal(model.predict(x, verbose=0), model.generator(x).numpy())
 
 
+def test_network_sizes_come_from_the_config():
+    config = zsrgan_tf.TrainConfig(g_filters=16, g_depth=5, d_filters=8, subpixel=True)
+    model = gan.ZSRGAN.from_config_object(config)
+    g, d = model.generator, model.discriminator
+    assert (g.filters, g.depth, g.block, d.filters) == (16, 5, 2, 8)
+    convs = [layer for layer in g.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [16, 16, 16, 16, 12]  # last: 3 * block^2
+    assert d.get_layer("conv4").filters == 8 * 8
+    with pytest.raises(ValueError, match="g_filters"):
+        zsrgan_tf.TrainConfig(g_depth=0)
+
+
 @pytest.mark.parametrize("scale", [3, 4])
 def test_train_on_image_other_scales(small_lr, scale):
     config = zsrgan_tf.preset("cpu", scale=scale, iterations=2, batch_size=2)

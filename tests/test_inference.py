@@ -85,6 +85,21 @@ def test_tiled_inference_equals_one_pass(kernel, subpixel, rng):
     assert np.abs(inference.upscale(model, lr, config, tile=16, pad=1) - whole).max() > 1e-3
 
 
+def test_deep_generators_get_enough_tile_context(rng):
+    """A sub-pixel generator of depth 20 reaches 20 LR pixels, beyond TILE_PAD; the
+    default pad follows it. (A random net's response that far out is ~1e-6, too weak
+    to show the seams that too little context leaves; the test above shows those.)"""
+    import zsrgan_tf
+
+    config = zsrgan_tf.preset("zssr", kernel="gaussian:2.0", back_projection=0, ensemble=False,
+                              subpixel=True, g_filters=8, g_depth=20)
+    model = zsrgan_tf.ZSRGAN.from_config_object(config)
+    assert inference.context(model.generator, 2) == 23 > inference.TILE_PAD
+    lr = rng.random((60, 52, 3)).astype(np.float32)
+    whole = inference.upscale(model, lr, config, tile=0)
+    assert np.abs(inference.upscale(model, lr, config, tile=16) - whole).max() <= 1e-5
+
+
 def test_auto_tile_keeps_one_pass_within_the_budget():
     assert inference.auto_tile((400, 400, 3), 2, 64) == 0  # 1.4 GB: one pass
     tile = inference.auto_tile((3000, 4000, 3), 2, 64)

@@ -52,6 +52,10 @@ class TrainConfig:
         (``models.Generator`` with ``block = scale``: space-to-depth in,
         depth-to-space out, ESPCN's sub-pixel convolution): 1/scale^2 of the
         generator's FLOPs. False: the paper's net at the output resolution.
+      g_filters, g_depth: the generator's hidden channels and number of
+        convolutions (the paper: 64 and 8; ``models.Generator``).
+      d_filters: the discriminator's first-layer channels, doubled at each of
+        its 4 layers (the paper: 64; ``models.Discriminator``).
       vgg_normalize: feed VGG ImageNet-normalised RGB (True; the torchvision
         weights expect it) or the paper code's un-normalised input (False).
       kernel: how sons are made (``kernels.parse``): "bicubic" (the paper:
@@ -89,6 +93,9 @@ class TrainConfig:
     perceptual: str = "relu3_1"
     gan_target: str = "son"
     subpixel: bool = False
+    g_filters: int = 64
+    g_depth: int = 8
+    d_filters: int = 64
     vgg_normalize: bool = True
     kernel: str = "bicubic"
     ensemble: bool = False
@@ -116,6 +123,8 @@ class TrainConfig:
             raise ValueError("need 64 <= min_father_side <= crop_size")
         if list(self.lr_decay_steps) != sorted(set(self.lr_decay_steps)):
             raise ValueError("lr_decay_steps must be increasing")
+        if min(self.g_filters, self.g_depth, self.d_filters) < 1:
+            raise ValueError("g_filters, g_depth and d_filters must be >= 1")
         if self.back_projection < 0:
             raise ValueError("back_projection must be >= 0")
 

@@ -146,7 +146,9 @@ class ZSRGAN(keras.Model):
             perceptual=config.perceptual,
             gan_target=config.gan_target,
             grid=config.grid,
-            generator=Generator(block=config.scale if config.subpixel else 1, name="generator"),
+            generator=Generator(config.g_filters, config.g_depth,
+                                block=config.scale if config.subpixel else 1, name="generator"),
+            discriminator=Discriminator(config.d_filters, name="discriminator"),
         )
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):

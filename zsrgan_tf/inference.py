@@ -14,9 +14,10 @@ import numpy as np
 from zsrgan_tf import blind, degrade, kernels, tiling
 
 # Context per tile side, LR pixels. The reach of an output pixel is 2 LR pixels
-# of bicubic, ceil(depth / scale) for the generator (4 for the paper's net at
-# x2; depth for a sub-pixel one: 8) and 1 for the ensemble's shift on the
-# corner grid; 16 leaves room for deeper generators.
+# of bicubic, ceil(depth * block / scale) for the generator (4 for the paper's
+# net at x2; depth for a sub-pixel one: 8) and 1 for the ensemble's shift on the
+# corner grid (``context``); 16 leaves room for deeper generators, and deeper
+# ones than that get their own reach.
 TILE_PAD = 16
 # Memory one network pass may use before the image is tiled, and what it costs:
 # about 34 bytes per hidden channel per SR pixel (measured: 2.1 KB per SR pixel
@@ -112,6 +113,11 @@ def back_project(sr, lr, kernel, scale, iterations=10):
     return sr
 
 
+def context(generator, scale):
+    """LR pixels of context a tile needs for ``generator`` (see ``TILE_PAD``)."""
+    return 2 + math.ceil(generator.depth * generator.block / scale) + 1
+
+
 def auto_tile(shape, scale, filters, block=1, budget=MEMORY_BUDGET, pad=TILE_PAD):
     """The LR tile (core) side for ``upscale``: 0 (no tiling) when one pass over
     the whole image fits in ``budget`` bytes, else the largest core whose padded
@@ -130,7 +136,7 @@ def auto_tile(shape, scale, filters, block=1, budget=MEMORY_BUDGET, pad=TILE_PAD
     return max(32, math.isqrt(budget // per_pixel) - 2 * pad)
 
 
-def upscale(model, lr, config, tile=None, pad=TILE_PAD):
+def upscale(model, lr, config, tile=None, pad=None):
     """The final SR image of a trained run, with the config's test-time options.
 
     Large images are processed in tiles with ``pad`` pixels of context, which
@@ -143,7 +149,8 @@ def upscale(model, lr, config, tile=None, pad=TILE_PAD):
       config: the run's ``TrainConfig`` (``ensemble``, ``back_projection``, ``kernel``).
       tile: LR core side of the tiles; None chooses by memory (``auto_tile``);
         0 is one whole-image pass.
-      pad: context per tile side, LR pixels.
+      pad: context per tile side, LR pixels; None: ``TILE_PAD``, or the
+        generator's ``context`` when that is larger.
 
     Returns:
       float32 ``(scale*H, scale*W, 3)`` in [0, 1].
@@ -155,8 +162,11 @@ def upscale(model, lr, config, tile=None, pad=TILE_PAD):
             return self_ensemble(model.upscale, window, config.scale, config.grid)
         return model.upscale(window)
 
+    if pad is None:
+        pad = max(TILE_PAD, context(model.generator, config.scale))
     if tile is None:
-        tile = auto_tile(lr.shape, config.scale, model.generator.filters, model.generator.block)
+        tile = auto_tile(lr.shape, config.scale, model.generator.filters, model.generator.block,
+                         pad=pad)
     sr = tiling.tiled(network, lr, tile, pad) if tile else network(lr)
     if config.back_projection:
         sr = back_project(sr, lr, kernels.parse(config.kernel), config.scale,
