@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Evaluate a method on a dataset folder of HR/ and LR_g20_x2/ pairs, resumably.
+"""Evaluate a method on a dataset folder of HR/ and LR_g20_x2/ (``--lr_dir``) pairs, resumably.
 
 For each pair (by file name) the method super-resolves the LR image (trained
 methods: a new model per image, final iteration, no ground truth), then the
@@ -16,6 +16,9 @@ and HR.
 
 Example:
   python scripts/evaluate.py --dataset ../shared/data/Set5 --method zsrgan --preset paper
+
+Other degradations: make the LR inputs with ``scripts/degrade_dataset.py`` and
+pass their folder as ``--lr_dir``.
 """
 
 import csv
@@ -40,6 +43,8 @@ flags.DEFINE_string("kernel", None, "Kernel spec for kernel-aware sons (see trai
                     "default: the preset's.")
 flags.DEFINE_string("settings", "", "More TrainConfig overrides, key=value,... "
                     "(tuples with '/'), named in the results folder.")
+flags.DEFINE_string("lr_dir", "LR_g20_x2", "Subfolder of --dataset with the LR inputs (another "
+                    "than the default is added to the dataset's name in the results).")
 flags.DEFINE_integer("limit", None, "Only the first N pairs by name.")
 flags.DEFINE_list("names", None, "Only these images, in this order (after --limit).")
 flags.DEFINE_string("out", None, "Results folder (default docs/results/<dataset>/<method>-<preset>).")
@@ -67,7 +72,8 @@ def _label():
     suffix = f"-{FLAGS.iterations}its" if FLAGS.iterations else ""
     if FLAGS.kernel:
         name = (os.path.splitext(os.path.basename(FLAGS.kernel))[0]
-                if os.path.exists(FLAGS.kernel) else FLAGS.kernel.replace(":", ""))
+                if os.path.exists(FLAGS.kernel)
+                else FLAGS.kernel.replace(":", "").replace(",", "-"))
         suffix += f"-k{name}"
     if FLAGS.settings:
         suffix += "-" + FLAGS.settings.replace("=", "").replace(",", "-").replace("/", "_")
@@ -167,6 +173,8 @@ def _figure(pairs, images_root, path):
 def main(argv):
     del argv
     dataset = os.path.basename(os.path.normpath(FLAGS.dataset))
+    if FLAGS.lr_dir != flags.FLAGS["lr_dir"].default:
+        dataset += f"_{FLAGS.lr_dir}"
     label = _label()
     out = FLAGS.out or os.path.join("docs", "results", dataset, label)
     images_dir = FLAGS.images_dir or os.path.join("results", dataset, label)
@@ -179,7 +187,7 @@ def main(argv):
         overrides["kernel"] = FLAGS.kernel
     config = zsrgan_tf.preset(FLAGS.preset, **overrides)
     trained = evaluation.method_config(FLAGS.method, config)
-    pairs = evaluation.dataset_pairs(FLAGS.dataset)[: FLAGS.limit]
+    pairs = evaluation.dataset_pairs(FLAGS.dataset, FLAGS.lr_dir)[: FLAGS.limit]
     if FLAGS.names:
         by_name = {pair[0]: pair for pair in pairs}
         missing = [n for n in FLAGS.names if n not in by_name]

@@ -144,6 +144,17 @@ def test_bad_input_is_one_line_exit_2(tmp_path, make, message):
     assert stdout == ""
 
 
+def test_image_too_small_for_anisotropic_estimate_is_one_line_exit_2(tmp_path):
+    path = _write(tmp_path / "x.png", _png_bytes())  # 80 x 80: trainable, too small to estimate
+    code, _, stderr = _run("--image", str(path), "--kernel", "blind:aniso", "--output_dir",
+                                str(tmp_path / "o"), cwd=tmp_path)
+    lines = stderr.strip().splitlines()
+    assert code == 2 and len(lines) == 1, stderr
+    assert lines[0] == (f"error: {path}: blind kernel estimation needs at least 96 x 96 pixels, "
+                        "got (80, 80)")
+    assert not os.path.exists(tmp_path / "o")
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
@@ -155,7 +166,8 @@ def test_bad_input_is_one_line_exit_2(tmp_path, make, message):
         (["--iterations", "0"], "error: iterations, batch_size and lr_halve_every must be >= 1"),
         (["--no_such_flag"], "error: Unknown command line flag 'no_such_flag'"),
         (["--export", "tflite,onnx"], "error: --export onnx: choose from savedmodel, tflite"),
-        (["--kernel", "gaussian:wide"], "error: gaussian:wide: expected gaussian:COV with a number"),
+        (["--kernel", "gaussian:wide"],
+         "error: gaussian:wide: expected gaussian:COV or gaussian:MAJOR,MINOR,ANGLE with numbers"),
         (["--kernel", "nope.mat"], "error: nope.mat: no such kernel file"),
         (["--settings", "lambda_gab=1"], "error: --settings 'lambda_gab=1': unknown setting"),
         (["--settings", "adaptive_lr=yes"],

@@ -65,3 +65,33 @@ def test_zssr_is_the_pixel_loss_only():
     assert evaluation.method_config("bicubic", zsrgan_tf.preset("paper")) is None
     with pytest.raises(ValueError):
         evaluation.method_config("esrgan", zsrgan_tf.preset("paper"))
+
+
+def test_degraded_dataset_reproduces_g20_and_evaluates_by_lr_dir(data_dir, tmp_path):
+    """scripts/degrade_dataset.py with gaussian:2.0 remakes LR_g20_x2 bit for bit;
+    evaluate.py reads it through --lr_dir and names the folder after it."""
+    import numpy as np
+    from PIL import Image
+
+    made = tmp_path / "Set5"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, "scripts", "degrade_dataset.py"), "--dataset",
+         os.path.join(data_dir, "Set5"), "--kernel", "gaussian:2.0", "--out", str(made),
+         "--lr_dir", "LR_made"], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("baby", "bird", "butterfly", "head", "woman"):
+        ours = np.asarray(Image.open(made / "LR_made" / f"{name}.png"))
+        shared = np.asarray(Image.open(os.path.join(data_dir, "Set5", "LR_g20_x2", f"{name}.png")))
+        np.testing.assert_array_equal(ours, shared)
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, "--dataset", str(made), "--lr_dir", "LR_made", "--method",
+         "bicubic", "--limit", "1", "--checkpoint_dir", str(tmp_path / "ck")],
+        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((tmp_path / "docs" / "results" / "Set5_LR_made" / "bicubic" / "per_image"
+                         / "baby.json").read_text())
+    with open(os.path.join(REPO, "docs", "results", "Set5", "bicubic", "per_image",
+                           "baby.json")) as f:
+        shared = json.load(f)["scores"]
+    assert record["scores"]["mzsr"] == pytest.approx(shared["mzsr"], abs=1e-4)
+    assert record["scores"]["paper"] == pytest.approx(shared["paper"], abs=1e-4)

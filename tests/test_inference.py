@@ -107,3 +107,30 @@ def test_auto_tile_keeps_one_pass_within_the_budget():
     per_lr_pixel = inference.BYTES_PER_CHANNEL_PIXEL * 64 * 4
     assert window ** 2 * per_lr_pixel <= inference.MEMORY_BUDGET
     assert (window + 2) ** 2 * per_lr_pixel > inference.MEMORY_BUDGET
+
+
+def test_anisotropic_gaussian_orientation_and_moments():
+    k = kernels.gaussian(kernels.anisotropic(4.0, 1.0, 30.0), size=41)
+    r = np.arange(41) - 20
+    x, y = np.meshgrid(r, r)  # x: column offset, y: row offset
+    moments = [[np.sum(k * x * x), np.sum(k * x * y)], [np.sum(k * x * y), np.sum(k * y * y)]]
+    np.testing.assert_allclose(moments, kernels.anisotropic(4.0, 1.0, 30.0), atol=1e-6)
+    assert moments[0][1] > 0  # 30 degrees turns x towards +y (down)
+    np.testing.assert_allclose(kernels.axes(moments), (4.0, 1.0, 30.0), atol=1e-5)
+    np.testing.assert_allclose(kernels.parse("gaussian:2,2,70"), kernels.parse("gaussian:2.0"),
+                               atol=1e-15)
+
+
+@pytest.mark.parametrize("spec,count", [("bicubic", 8), ("gaussian:2.0", 8), ("gaussian:4,1,0", 4),
+                                        ("gaussian:4,1,45", 4), ("gaussian:4,1,30", 2)])
+def test_ensemble_keeps_the_transforms_that_leave_the_kernel_unchanged(spec, count):
+    transforms = inference.kernel_symmetries(kernels.parse(spec))
+    assert len(transforms) == count and (False, False, False) in transforms
+    assert (False, True, True) in transforms  # 180 degrees: every centred Gaussian
+
+
+def test_the_g20_kernel_file_keeps_all_8_transforms(data_dir):
+    import os
+
+    k = kernels.parse(os.path.join(data_dir, "kernels", "g20_x2_kernel.mat"))
+    assert inference.kernel_symmetries(k) == inference.DIHEDRAL

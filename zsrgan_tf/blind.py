@@ -27,6 +27,9 @@ from zsrgan_tf import kernels
 # yet dominate.
 BAND = (0.1, 0.45)
 _BINS = 11
+# Orientation sectors of the anisotropic estimate (8 measured closer than 4 on
+# Set5 made with anisotropic kernels).
+SECTORS = 8
 # Candidate son blurs, LR pixels (covariance 0.1-17 HR pixels^2 at x2).
 _SIGMAS = np.linspace(0.2, 3.5, 67)
 # Long sides above this are estimated on a centre crop (the spectrum shape
@@ -38,20 +41,55 @@ def _luma(rgb):
     return rgb @ np.array([65.481, 128.553, 24.966]) / 255.0
 
 
-def _log_spectrum(image, edges):
-    """Radially averaged log power of a grey image (Hann-windowed, mean removed)."""
+def _log_spectra(image, edges, sectors=1):
+    """Log power of a grey image (Hann-windowed, mean removed) averaged over rings
+    (radius bins ``edges``, cycles per pixel) and ``sectors`` equal orientation
+    sectors of [0, 180) degrees, the first centred on the x axis:
+    ``(sectors, len(edges) - 1)``."""
     h, w = image.shape
     window = np.outer(np.hanning(h), np.hanning(w))
-    power = np.abs(np.fft.fft2((image - image.mean()) * window)) ** 2
-    radius = np.hypot(np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :])
-    ring = np.digitize(radius.ravel(), edges)
-    return np.log([power.ravel()[ring == i].mean() + 1e-20 for i in range(1, len(edges))])
+    power = (np.abs(np.fft.fft2((image - image.mean()) * window)) ** 2).ravel()
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
+    ring = np.digitize(np.hypot(fy, fx).ravel(), edges)
+    angle = np.mod(np.arctan2(fy, fx).ravel() + np.pi / (2 * sectors), np.pi)
+    sector = np.minimum((angle // (np.pi / sectors)).astype(int), sectors - 1)
+    return np.log([[power[(ring == i) & (sector == j)].mean() + 1e-20
+                    for i in range(1, len(edges))] for j in range(sectors)])
 
 
 def _centre_crop(image, side):
     h, w = image.shape[:2]
     top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
     return image[top:top + side, left:left + side]
+
+
+def _grey(lr, min_side):
+    grey = np.asarray(lr, np.float64)
+    grey = _centre_crop(_luma(grey) if grey.ndim == 3 else grey, _MAX_SIDE)
+    if min(grey.shape) < min_side:
+        raise ValueError(f"blind kernel estimation needs at least {min_side} x {min_side} "
+                         f"pixels, got {grey.shape}")
+    return grey
+
+
+def _son_errors(grey, scale, sectors):
+    """Spectrum-shape mismatch between the image and its son, per candidate son
+    blur (rows, ``_SIGMAS``) and orientation sector (columns)."""
+    edges = np.linspace(*BAND, _BINS + 1)
+    target = _log_spectra(grey, edges, sectors)
+    errors = []
+    for sigma in _SIGMAS:
+        son = ndimage.gaussian_filter(grey, sigma, mode="reflect")[::scale, ::scale]
+        diff = target - _log_spectra(son, edges, sectors)
+        # Shape only: any offset per sector is free.
+        errors.append(np.sum((diff - diff.mean(axis=1, keepdims=True)) ** 2, axis=1))
+    return np.array(errors)
+
+
+def _kernel_variance(sigma_c, scale):
+    """The kernel's variance (HR pixels^2) whose LR image matches a son blurred by
+    ``sigma_c`` LR pixels (module docstring)."""
+    return (scale * sigma_c) ** 2 / (scale**2 - 1)
 
 
 def estimate_gaussian_cov(lr, scale):
@@ -64,24 +102,44 @@ def estimate_gaussian_cov(lr, scale):
     Returns:
       float, the covariance for ``kernels.gaussian`` / ``gaussian:COV``.
     """
-    grey = np.asarray(lr, np.float64)
-    grey = _centre_crop(_luma(grey) if grey.ndim == 3 else grey, _MAX_SIDE)
-    if min(grey.shape) < 32:
-        raise ValueError(f"blind kernel estimation needs at least 32 x 32 pixels, got {grey.shape}")
-    edges = np.linspace(*BAND, _BINS + 1)
-    target = _log_spectrum(grey, edges)
-    errors = []
-    for sigma in _SIGMAS:
-        son = ndimage.gaussian_filter(grey, sigma, mode="reflect")[::scale, ::scale]
-        diff = target - _log_spectrum(son, edges)
-        errors.append(np.sum((diff - diff.mean()) ** 2))  # shape only: any offset is free
-    sigma_c = _SIGMAS[int(np.argmin(errors))]
-    return float((scale * sigma_c) ** 2 / (scale**2 - 1))
+    errors = _son_errors(_grey(lr, 32), scale, 1)[:, 0]
+    return float(_kernel_variance(_SIGMAS[int(np.argmin(errors))], scale))
+
+
+def estimate_gaussian_matrix(lr, scale):
+    """The covariance matrix (HR pixels^2, ``kernels.gaussian`` convention) of the
+    anisotropic Gaussian that made ``lr``.
+
+    The isotropic search is run per orientation sector of the spectrum
+    (``SECTORS``): blur along a direction u damps the frequencies along u by the
+    kernel's variance ``u^T C u``, so each sector gives one directional variance,
+    and C is their least-squares fit (3 unknowns, ``SECTORS`` equations).
+
+    Args:
+      lr: float array ``(H, W, 3)`` or ``(H, W)`` in [0, 1], at least
+        ``48 * scale`` pixels each side (every ring and sector of the son's
+        spectrum then holds frequencies).
+      scale: the SR factor (2, 3 or 4).
+
+    Returns:
+      float64 ``[[xx, xy], [xy, yy]]``, symmetric positive definite.
+    """
+    errors = _son_errors(_grey(lr, 48 * scale), scale, SECTORS)
+    variances = _kernel_variance(_SIGMAS[np.argmin(errors, axis=0)], scale)
+    phi = np.arange(SECTORS) * np.pi / SECTORS  # the sectors' frequency directions
+    design = np.stack([np.cos(phi) ** 2, 2 * np.cos(phi) * np.sin(phi), np.sin(phi) ** 2], 1)
+    xx, xy, yy = np.linalg.lstsq(design, variances, rcond=None)[0]
+    values, vectors = np.linalg.eigh([[xx, xy], [xy, yy]])
+    values = np.maximum(values, _kernel_variance(_SIGMAS[0], scale))  # stay a covariance
+    return vectors @ np.diag(values) @ vectors.T
 
 
 def resolve(config, lr):
-    """``config`` with a ``blind`` kernel replaced by ``gaussian:COV`` estimated from ``lr``."""
-    if config.kernel != kernels.BLIND:
-        return config
-    return config.replace(kernel=f"gaussian:{estimate_gaussian_cov(lr, config.scale):.3f}")
-
+    """``config`` with a ``blind`` kernel replaced by ``gaussian:COV`` estimated from
+    ``lr``, and ``blind:aniso`` by ``gaussian:MAJOR,MINOR,ANGLE``."""
+    if config.kernel == kernels.BLIND:
+        return config.replace(kernel=f"gaussian:{estimate_gaussian_cov(lr, config.scale):.3f}")
+    if config.kernel == kernels.BLIND_ANISO:
+        major, minor, angle = kernels.axes(estimate_gaussian_matrix(lr, config.scale))
+        return config.replace(kernel=f"gaussian:{major:.3f},{minor:.3f},{angle:.1f}")
+    return config

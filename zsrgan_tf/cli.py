@@ -71,8 +71,10 @@ flags.DEFINE_enum(
 )
 flags.DEFINE_string(
     "kernel", None, "How the input was degraded, for kernel-aware training: 'bicubic' (the "
-    "paper), 'gaussian:COV' (isotropic, covariance COV px^2; g20 is gaussian:2.0), a .npy/.mat "
-    "file (variable 'kernel'), or 'blind' (an isotropic Gaussian estimated from the image). "
+    "paper), 'gaussian:COV' (isotropic, covariance COV px^2; g20 is gaussian:2.0), "
+    "'gaussian:MAJOR,MINOR,ANGLE' (variances along and across an axis at ANGLE degrees, "
+    "clockwise from the x axis), a .npy/.mat file (variable 'kernel'), 'blind' (an isotropic "
+    "Gaussian estimated from the image) or 'blind:aniso' (an anisotropic one). "
     "Default: the preset's.",
 )
 flags.DEFINE_string("settings", "", "More TrainConfig settings, key=value,... (tuples with '/'), "
@@ -226,8 +228,11 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
         data.check_image_size(lr.shape[0], lr.shape[1], config.scale, config.min_father_side)
     except ValueError as e:
         raise UsageError(f"{image_path}: {e}") from None
-    if config.kernel == kernels.BLIND:
-        config = blind.resolve(config, lr)  # config.json records the estimate
+    if config.kernel in kernels.BLIND_SPECS:
+        try:
+            config = blind.resolve(config, lr)  # config.json records the estimate
+        except ValueError as e:
+            raise UsageError(f"{image_path}: {e}") from None
         print(f"{image_path}: blind kernel estimate {config.kernel}", flush=True)
     stem = os.path.splitext(os.path.basename(image_path))[0]
     png_path, run_dir, partial = _prepare_outputs(output_dir, f"{stem}_x{config.scale}",

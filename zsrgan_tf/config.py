@@ -62,8 +62,11 @@ class TrainConfig:
         MATLAB bicubic down and up), "gaussian:COV" or a kernel file (blur
         with it and keep pixels 0, s, 2s, ...: kernel-aware sons, on the
         "corner" grid), or "blind" (a Gaussian estimated from the image,
-        ``blind``; recorded as "gaussian:COV" in the results).
-      ensemble: at inference, the median over the 8 rotations/flips (ZSSR).
+        ``blind``; recorded as "gaussian:COV" in the results; "blind:aniso":
+        an anisotropic one, recorded as "gaussian:MAJOR,MINOR,ANGLE").
+      ensemble: at inference, the median over the 8 rotations/flips (ZSSR), or
+        over those that leave an anisotropic kernel unchanged
+        (``inference.kernel_symmetries``).
       back_projection: at inference, this many back-projection steps with the
         kernel (bicubic for "bicubic"; ZSSR).
       seed: seeds weight init and the father/son sampler.

@@ -61,6 +61,21 @@ def _inverse(sr, transform, shift):
     return np.swapaxes(out, 0, 1) if transpose else out
 
 
+def kernel_symmetries(kernel, transforms=DIHEDRAL, tolerance=1e-6):
+    """The ``transforms`` that leave ``kernel`` unchanged (None: bicubic, all of them).
+
+    The network learnt the image's own blur; a flipped or rotated image carries a
+    flipped or rotated blur, so only these transforms give it inputs like the
+    ones it learnt: all 8 for an isotropic Gaussian, 4 for an anisotropic one on
+    an axis or a diagonal, 2 (identity and 180 degrees) for any other.
+    """
+    if kernel is None:
+        return tuple(transforms)
+    scale = np.abs(kernel).max()
+    return tuple(t for t in transforms
+                 if np.abs(_forward(kernel, t) - kernel).max() <= tolerance * scale)
+
+
 def self_ensemble(upscale, lr, scale, grid="centre", transforms=DIHEDRAL):
     """Pixel-wise median of ``upscale`` over geometric transforms of ``lr``.
 
@@ -157,9 +172,12 @@ def upscale(model, lr, config, tile=None, pad=None):
     """
     config = blind.resolve(config, lr)
 
+    kernel = kernels.parse(config.kernel)
+    transforms = kernel_symmetries(kernel)
+
     def network(window):
         if config.ensemble:
-            return self_ensemble(model.upscale, window, config.scale, config.grid)
+            return self_ensemble(model.upscale, window, config.scale, config.grid, transforms)
         return model.upscale(window)
 
     if pad is None:
@@ -169,6 +187,6 @@ def upscale(model, lr, config, tile=None, pad=None):
                          pad=pad)
     sr = tiling.tiled(network, lr, tile, pad) if tile else network(lr)
     if config.back_projection:
-        sr = back_project(sr, lr, kernels.parse(config.kernel), config.scale,
+        sr = back_project(sr, lr, kernel, config.scale,
                           config.back_projection)
     return sr

@@ -9,9 +9,13 @@ Specs (``parse``):
 - ``bicubic``: the paper's sons (MATLAB bicubic); returns None.
 - ``gaussian:COV``: isotropic Gaussian with covariance ``COV * I`` (pixels^2),
   e.g. ``gaussian:2.0`` is the g20 kernel of the test sets.
+- ``gaussian:MAJOR,MINOR,ANGLE``: anisotropic Gaussian with variances MAJOR and
+  MINOR (pixels^2) along and across an axis at ANGLE degrees from the x axis,
+  clockwise on screen (``anisotropic``), e.g. ``gaussian:4,1,45``.
 - a path: ``.npy`` (a 2-D array) or ``.mat`` (variable ``kernel`` or ``Kernel``).
 - ``blind``: an isotropic Gaussian estimated from the LR image itself
-  (``blind.resolve`` turns it into ``gaussian:COV`` before use).
+  (``blind.resolve`` turns it into ``gaussian:COV`` before use); ``blind:aniso``
+  an anisotropic one (resolved to ``gaussian:MAJOR,MINOR,ANGLE``).
 """
 
 import math
@@ -21,6 +25,8 @@ import numpy as np
 
 BICUBIC = "bicubic"
 BLIND = "blind"
+BLIND_ANISO = "blind:aniso"
+BLIND_SPECS = (BLIND, BLIND_ANISO)
 
 
 class KernelError(ValueError):
@@ -28,23 +34,52 @@ class KernelError(ValueError):
 
 
 def gaussian(cov, size=None):
-    """Isotropic Gaussian kernel ``exp(-(x^2 + y^2) / (2 cov))``, normalised.
+    """Gaussian kernel ``exp(-p^T C^-1 p / 2)``, normalised; ``p = (x, y)`` with x
+    the column and y the row offset from the centre.
 
     Args:
-      cov: variance per axis in pixels^2 (> 0).
-      size: odd side; default ``max(21, 2 * ceil(4 * sqrt(cov)) + 1)`` (21 as
-        MZSR's kernels; at least 4 standard deviations each side).
+      cov: the covariance ``C`` in pixels^2: a number c > 0 (isotropic, ``C = c I``)
+        or a symmetric positive-definite ``[[xx, xy], [xy, yy]]`` (``anisotropic``).
+      size: odd side; default ``max(21, 2 * ceil(4 * sqrt(largest variance)) + 1)``
+        (21 as MZSR's kernels; at least 4 standard deviations each side).
 
     Returns:
       float64 ``(size, size)``. ``gaussian(2.0)`` equals the shared g20 kernel to 1e-28.
     """
-    if not cov > 0:
-        raise KernelError(f"gaussian:{cov}: the covariance must be > 0")
+    matrix = np.asarray(cov, np.float64)
+    if matrix.ndim == 0:
+        if not matrix > 0:
+            raise KernelError(f"gaussian:{cov}: the covariance must be > 0")
+        matrix = matrix * np.eye(2)
+    elif (matrix.shape != (2, 2) or not np.allclose(matrix, matrix.T)
+          or not np.linalg.eigvalsh(matrix).min() > 0):
+        raise KernelError(f"gaussian: the covariance must be symmetric positive definite, "
+                          f"got {matrix.tolist()}")
     if size is None:
-        size = max(21, 2 * math.ceil(4 * math.sqrt(cov)) + 1)
+        size = max(21, 2 * math.ceil(4 * math.sqrt(np.linalg.eigvalsh(matrix).max())) + 1)
     r = np.arange(size) - size // 2
-    k = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2.0 * cov))
+    offsets = np.stack(np.meshgrid(r, r), -1).astype(np.float64)  # [..., 0] x, [..., 1] y
+    k = np.exp(-0.5 * np.einsum("...i,ij,...j->...", offsets, np.linalg.inv(matrix), offsets))
     return k / k.sum()
+
+
+def anisotropic(major, minor, angle):
+    """The covariance matrix with variances ``major`` >= ``minor`` > 0 (pixels^2)
+    along and across an axis at ``angle`` degrees from the x axis (columns),
+    turning towards +y (rows, downwards: clockwise on screen)."""
+    if not major >= minor > 0:
+        raise KernelError(f"gaussian:{major},{minor},{angle}: need MAJOR >= MINOR > 0")
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    rotation = np.array([[c, -s], [s, c]])
+    return rotation @ np.diag([major, minor]) @ rotation.T
+
+
+def axes(matrix):
+    """``(major, minor, angle)`` of a covariance matrix (``anisotropic``'s inverse;
+    angle in degrees in [0, 180))."""
+    values, vectors = np.linalg.eigh(np.asarray(matrix, np.float64))
+    x, y = vectors[:, 1]
+    return float(values[1]), float(values[0]), float(np.degrees(np.arctan2(y, x)) % 180.0)
 
 
 def _check(kernel, name):
@@ -83,7 +118,7 @@ def _load_file(path):
 def check(spec):
     """Raises ``KernelError`` for a spec ``parse`` would refuse; ``blind`` is valid
     (it needs the image, see ``blind.resolve``). For checking flags before training."""
-    if spec != BLIND:
+    if spec not in BLIND_SPECS:
         parse(spec)
 
 
@@ -98,14 +133,18 @@ def parse(spec):
     """
     if spec == BICUBIC:
         return None
-    if spec == BLIND:
-        raise KernelError("blind: the kernel is estimated from the image; "
+    if spec in BLIND_SPECS:
+        raise KernelError(f"{spec}: the kernel is estimated from the image; "
                           "resolve the config with zsrgan_tf.blind.resolve first")
     if spec.startswith("gaussian:"):
-        value = spec.partition(":")[2]
         try:
-            cov = float(value)
+            values = [float(v) for v in spec.partition(":")[2].split(",")]
         except ValueError:
-            raise KernelError(f"{spec}: expected gaussian:COV with a number COV") from None
-        return gaussian(cov)
+            values = []
+        if len(values) == 1:
+            return gaussian(values[0])
+        if len(values) == 3:
+            return gaussian(anisotropic(*values))
+        raise KernelError(f"{spec}: expected gaussian:COV or gaussian:MAJOR,MINOR,ANGLE "
+                          "with numbers")
     return _check(_load_file(spec), spec)

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Makes LR test inputs from a dataset's HR images with a known kernel.
+
+Each ``--dataset``/HR/*.png is blurred with ``--kernel`` (mirrored borders),
+pixels 0, s, 2s, ... are kept (``degrade.blur_subsample``, the way the shared
+LR_g20_x2 files were made: ``--kernel gaussian:2.0`` reproduces them bit for
+bit) and the result is rounded to 8 bits. Written to ``--out``: ``HR/`` (copies
+of the HR files) and ``--lr_dir``/, ready for ``scripts/evaluate.py --dataset
+OUT --lr_dir NAME``. Existing files are left alone.
+
+Example:
+  python scripts/degrade_dataset.py --dataset ../shared/data/Set5 \\
+      --kernel gaussian:4,1,45 --out data/Set5_aniso --lr_dir LR_a4-1-45_x2
+"""
+
+import os
+import shutil
+
+import numpy as np
+from absl import app, flags
+
+from zsrgan_tf import degrade, imaging, kernels
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("dataset", None, "Folder with HR/.")
+flags.DEFINE_string("kernel", None, "Kernel spec (train_one --kernel), not bicubic or blind.")
+flags.DEFINE_integer("scale", 2, "Subsampling factor.")
+flags.DEFINE_string("out", None, "Output folder (HR/ and --lr_dir/ are written in it).")
+flags.DEFINE_string("lr_dir", None, "Name of the LR subfolder.")
+flags.mark_flags_as_required(["dataset", "kernel", "out", "lr_dir"])
+
+
+def main(argv):
+    del argv
+    try:
+        kernel = kernels.parse(FLAGS.kernel)
+    except kernels.KernelError as e:
+        raise app.UsageError(str(e)) from None
+    if kernel is None:
+        raise app.UsageError("--kernel: bicubic is not a blur kernel; give a Gaussian or a file")
+    hr_dir = os.path.join(FLAGS.dataset, "HR")
+    if not os.path.isdir(hr_dir):
+        raise app.UsageError(f"{hr_dir}: no such folder")
+    for folder in ("HR", FLAGS.lr_dir):
+        os.makedirs(os.path.join(FLAGS.out, folder), exist_ok=True)
+    for name in sorted(n for n in os.listdir(hr_dir) if n.lower().endswith(".png")):
+        hr_copy = os.path.join(FLAGS.out, "HR", name)
+        lr_path = os.path.join(FLAGS.out, FLAGS.lr_dir, name)
+        if not os.path.exists(hr_copy):
+            shutil.copyfile(os.path.join(hr_dir, name), hr_copy)
+        if not os.path.exists(lr_path):
+            hr = imaging.read_image(hr_copy).astype(np.float64)
+            lr = degrade.blur_subsample(hr, kernel, FLAGS.scale).numpy()
+            imaging.write_png(lr_path, np.round(np.clip(lr, 0.0, 1.0) * 255.0) / 255.0)
+        print(lr_path)
+
+
+if __name__ == "__main__":
+    app.run(main)
