@@ -15,6 +15,13 @@ Measured (docs/BENCHMARKS.md, "Blind kernel estimation"): on Set5 g20
 within 25%; on Set5 made with covariances 0.5-4 the medians follow the truth.
 The band was chosen on Set5 g20; BSD100 and the other covariances were not
 used to choose it.
+
+``blind:aniso`` (``estimate_gaussian_matrix``) runs the same search in each of
+``SECTORS`` orientation sectors of the spectrum and fits a covariance matrix to
+the directional variances. On Set5 made with anisotropic Gaussians it finds the
+axis within 20 degrees (median 2-7) and the median major variance 3-18% low; on the
+isotropic g20 sets it reports a mild anisotropy that is not there (median
+major/minor 1.4), which is why ``blind`` stays isotropic.
 """
 
 import numpy as np
