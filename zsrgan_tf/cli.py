@@ -85,7 +85,8 @@ flags.DEFINE_list(
 )
 flags.DEFINE_integer("tile", None, "LR tile side for inference; default: tiles only when one "
                      "pass would exceed 2 GiB (inference.auto_tile); 0: never tile.")
-flags.DEFINE_integer("tile_pad", inference.TILE_PAD, "Context per tile side (LR pixels).")
+flags.DEFINE_integer("tile_pad", None, "Context per tile side (LR pixels); default: "
+                     f"{inference.TILE_PAD}, or the generator's reach when larger.")
 flags.DEFINE_bool("resume", False, "Continue an interrupted run of the same image and flags "
                   "from its checkpoint (<output_dir>/.<name>.partial/).")
 flags.DEFINE_integer("checkpoint_every", 100, "Save the training state every N iterations.")
@@ -214,7 +215,7 @@ def _diverged(message, model, state, partial):
 
 
 def run(image_path, config, preset_name, output_dir, overwrite, exports=(), export_tile=256,
-        tile=None, tile_pad=inference.TILE_PAD, resume=False, checkpoint_every=100,
+        tile=None, tile_pad=None, resume=False, checkpoint_every=100,
         bit_depth="auto", extra_callbacks=()):
     """Trains on ``image_path`` and writes all outputs; returns the PNG path.
 
@@ -313,7 +314,7 @@ def _config_from_flags():
     if unknown:
         raise UsageError(f"--export {','.join(unknown)}: choose from {', '.join(export.KINDS)}")
     for name in ("export_tile", "tile_pad"):
-        if getattr(FLAGS, name) < 0:
+        if (getattr(FLAGS, name) or 0) < 0:
             raise UsageError(f"--{name} {getattr(FLAGS, name)}: must be >= 0")
     if FLAGS.tile is not None and FLAGS.tile < 0:
         raise UsageError(f"--tile {FLAGS.tile}: must be >= 0 (0: never tile)")
