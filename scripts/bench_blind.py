@@ -45,12 +45,7 @@ def _stats(values, true):
 
 def _made(hr_path, kernel):
     hr = imaging.read_image(hr_path).astype(np.float64)
-    lr = np.asarray(degrade.blur_subsample(hr, kernel, 2))
-    return np.round(np.clip(lr, 0.0, 1.0) * 255.0) / 255.0  # as saved to 8 bits
-
-
-def _angle_gap(a, b):
-    return abs((a - b + 90.0) % 180.0 - 90.0)
+    return imaging.to_uint8(degrade.blur_subsample(hr, kernel, 2).numpy()) / 255.0  # as saved
 
 
 def _anisotropic_rows(folders):
@@ -69,8 +64,8 @@ def _anisotropic_rows(folders):
         e = np.array(list(estimates.values()))
         true = true or (FLAGS.true_cov, FLAGS.true_cov, None)
         gaps = ("-" if true[2] is None else
-                f"{np.median([_angle_gap(a, true[2]) for a in e[:, 2]]):.0f} / "
-                f"{max(_angle_gap(a, true[2]) for a in e[:, 2]):.0f}")
+                f"{np.median([kernels.angle_gap(a, true[2]) for a in e[:, 2]]):.0f} / "
+                f"{max(kernels.angle_gap(a, true[2]) for a in e[:, 2]):.0f}")
         rows.append(f"| {label if true[2] is not None else label + ' LR_g20_x2'} ({len(e)} images)"
                     f" | {true[0]:g}, {true[1]:g}, {'-' if true[2] is None else f'{true[2]:g}'} | "
                     f"{np.median(e[:, 0]):.2f} | {np.median(e[:, 1]):.2f} | "

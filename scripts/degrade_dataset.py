@@ -46,12 +46,15 @@ def main(argv):
     for name in sorted(n for n in os.listdir(hr_dir) if n.lower().endswith(".png")):
         hr_copy = os.path.join(FLAGS.out, "HR", name)
         lr_path = os.path.join(FLAGS.out, FLAGS.lr_dir, name)
-        if not os.path.exists(hr_copy):
-            shutil.copyfile(os.path.join(hr_dir, name), hr_copy)
+        if not os.path.exists(hr_copy):  # copied whole or not at all
+            shutil.copyfile(os.path.join(hr_dir, name), hr_copy + ".partial")
+            os.replace(hr_copy + ".partial", hr_copy)
         if not os.path.exists(lr_path):
             hr = imaging.read_image(hr_copy).astype(np.float64)
             lr = degrade.blur_subsample(hr, kernel, FLAGS.scale).numpy()
-            imaging.write_png(lr_path, np.round(np.clip(lr, 0.0, 1.0) * 255.0) / 255.0)
+            # Rounded in float64, as the shared files were: write_png's float32 would
+            # move a few pixels by one level.
+            imaging.write_png(lr_path, imaging.to_uint8(lr) / 255.0)
         print(lr_path)
 
 

@@ -43,8 +43,9 @@ flags.DEFINE_string("kernel", None, "Kernel spec for kernel-aware sons (see trai
                     "default: the preset's.")
 flags.DEFINE_string("settings", "", "More TrainConfig overrides, key=value,... "
                     "(tuples with '/'), named in the results folder.")
-flags.DEFINE_string("lr_dir", "LR_g20_x2", "Subfolder of --dataset with the LR inputs (another "
-                    "than the default is added to the dataset's name in the results).")
+flags.DEFINE_string("lr_dir", evaluation.G20_LR_DIR, "Subfolder of --dataset with the LR "
+                    "inputs (another than the default is added to the dataset's name in the "
+                    "results).")
 flags.DEFINE_integer("limit", None, "Only the first N pairs by name.")
 flags.DEFINE_list("names", None, "Only these images, in this order (after --limit).")
 flags.DEFINE_string("out", None, "Results folder (default docs/results/<dataset>/<method>-<preset>).")
@@ -173,7 +174,7 @@ def _figure(pairs, images_root, path):
 def main(argv):
     del argv
     dataset = os.path.basename(os.path.normpath(FLAGS.dataset))
-    if FLAGS.lr_dir != flags.FLAGS["lr_dir"].default:
+    if FLAGS.lr_dir != evaluation.G20_LR_DIR:
         dataset += f"_{FLAGS.lr_dir}"
     label = _label()
     out = FLAGS.out or os.path.join("docs", "results", dataset, label)

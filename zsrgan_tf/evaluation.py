@@ -18,6 +18,8 @@ from zsrgan_tf import blind, degrade, inference, metrics, train
 from zsrgan_tf import callbacks as callbacks_lib
 
 METHODS = ("bicubic", "zssr", "zsrgan")
+# The shared test sets' LR folder (Gaussian blur, covariance 2.0, x2; REFERENCE.md section 2).
+G20_LR_DIR = "LR_g20_x2"
 # Training state saved every this many iterations when a checkpoint path is given.
 CHECKPOINT_EVERY = 50
 
@@ -113,7 +115,7 @@ def score(sr, hr, scale, lpips_model=None):
     return result
 
 
-def dataset_pairs(folder, lr_subdir="LR_g20_x2"):
+def dataset_pairs(folder, lr_subdir=G20_LR_DIR):
     """``[(name, lr_path, hr_path)]`` for files present in both ``HR/`` and ``lr_subdir/``."""
     hr_dir, lr_dir = os.path.join(folder, "HR"), os.path.join(folder, lr_subdir)
     names = sorted(set(os.listdir(hr_dir)) & set(os.listdir(lr_dir)))

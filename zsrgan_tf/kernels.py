@@ -51,12 +51,12 @@ def gaussian(cov, size=None):
         if not matrix > 0:
             raise KernelError(f"gaussian:{cov}: the covariance must be > 0")
         matrix = matrix * np.eye(2)
-    elif (matrix.shape != (2, 2) or not np.allclose(matrix, matrix.T)
-          or not np.linalg.eigvalsh(matrix).min() > 0):
+    variances = np.linalg.eigvalsh(matrix) if matrix.shape == (2, 2) else None
+    if variances is None or not np.allclose(matrix, matrix.T) or not variances.min() > 0:
         raise KernelError(f"gaussian: the covariance must be symmetric positive definite, "
                           f"got {matrix.tolist()}")
     if size is None:
-        size = max(21, 2 * math.ceil(4 * math.sqrt(np.linalg.eigvalsh(matrix).max())) + 1)
+        size = max(21, 2 * math.ceil(4 * math.sqrt(variances.max())) + 1)
     r = np.arange(size) - size // 2
     offsets = np.stack(np.meshgrid(r, r), -1).astype(np.float64)  # [..., 0] x, [..., 1] y
     k = np.exp(-0.5 * np.einsum("...i,ij,...j->...", offsets, np.linalg.inv(matrix), offsets))
@@ -80,6 +80,11 @@ def axes(matrix):
     values, vectors = np.linalg.eigh(np.asarray(matrix, np.float64))
     x, y = vectors[:, 1]
     return float(values[1]), float(values[0]), float(np.degrees(np.arctan2(y, x)) % 180.0)
+
+
+def angle_gap(a, b):
+    """Difference in degrees, in [0, 90], between two axis angles (mod 180)."""
+    return abs((a - b + 90.0) % 180.0 - 90.0)
 
 
 def _check(kernel, name):
