@@ -63,8 +63,8 @@ flags.DEFINE_list("figure_methods", None, "Result folders shown in the figure, i
                   "FOLDER or FOLDER=LABEL (default: every folder beside this one, by name).")
 flags.mark_flag_as_required("dataset")
 
-_COLUMNS = ("name", "psnr_y_mzsr", "ssim_y_mzsr", "psnr_rgb_paper", "ssim_rgb_paper", "lpips",
-            "seconds")
+_SCORES = ("psnr_y_mzsr", "ssim_y_mzsr", "psnr_rgb_paper", "ssim_rgb_paper", "lpips", "seconds")
+_COLUMNS = ("name", *_SCORES, "machine", "precision")
 
 
 def _label():
@@ -86,28 +86,39 @@ def _row(record):
     return {"name": record["name"], "psnr_y_mzsr": s["mzsr"]["psnr_y"],
             "ssim_y_mzsr": s["mzsr"]["ssim_y"], "psnr_rgb_paper": s["paper"]["psnr_rgb"],
             "ssim_rgb_paper": s["paper"]["ssim_rgb"], "lpips": s["lpips"],
-            "seconds": record["seconds"]}
+            "seconds": record["seconds"],
+            # Records of the first sessions kept neither.
+            "machine": record.get("machine", "machine not recorded"),
+            "precision": record.get("dtype_policy", "precision not recorded")}
 
 
 def _markdown(rows, total, summary):
+    # Images may have run on different machines or precisions (resumed runs):
+    # one machine is named in the caption, several get a column and a legend.
+    runs = sorted({(r["machine"], r["precision"]) for r in rows})
+    where = (f"{runs[0][0]} ({runs[0][1]})" if len(runs) == 1 else
+             "the machine and precision in the last column: " + "; ".join(
+                 f"{chr(65 + i)} = {m} ({p})" for i, (m, p) in enumerate(runs)))
+    key = {run: chr(65 + i) for i, run in enumerate(runs)} if len(runs) > 1 else None
     lines = [
         f"{summary['dataset']} x{summary['scale']}, method `{summary['method']}`"
         + (f", preset `{summary['preset']}`" if summary["preset"] else "")
         + f": {len(rows)} of {total} images done. Final iteration, no ground truth in training "
         "or selection. PSNR-Y/SSIM-Y: `mzsr` protocol; PSNR/SSIM-RGB: `paper` protocol; "
-        "LPIPS-VGG v0.1; seconds per image on "
-        f"{summary['machine']}.",
+        f"LPIPS-VGG v0.1; seconds per image on {where}.",
         "",
         ("| image | PSNR-Y (mzsr) | SSIM-Y (mzsr) | PSNR-RGB (paper) | SSIM-RGB (paper) | LPIPS "
-         "| seconds |"),
-        "|---|---|---|---|---|---|---|",
+         "| seconds |" + (" run |" if key else "")),
+        "|---|---|---|---|---|---|---|" + ("---|" if key else ""),
     ]
     fmt = ("{name} | {psnr_y_mzsr:.2f} | {ssim_y_mzsr:.4f} | {psnr_rgb_paper:.2f} | "
            "{ssim_rgb_paper:.4f} | {lpips:.4f} | {seconds:.0f}")
     if rows:
-        mean = {k: sum(r[k] for r in rows) / len(rows) for k in _COLUMNS[1:]}
-        lines.append("| **mean** | " + fmt.format(name="", **mean).split(" | ", 1)[1] + " |")
-    lines += ["| " + fmt.format(**r) + " |" for r in rows]
+        mean = {k: sum(r[k] for r in rows) / len(rows) for k in _SCORES}
+        lines.append("| **mean** | " + fmt.format(name="", **mean).split(" | ", 1)[1]
+                     + (" | |" if key else " |"))
+    lines += ["| " + fmt.format(**r) + (f" | {key[r['machine'], r['precision']]}" if key else "")
+              + " |" for r in rows]
     return "\n".join(lines)
 
 
@@ -245,10 +256,10 @@ def main(argv):
         "config": None if FLAGS.method == "bicubic" else
         evaluation.method_config(FLAGS.method, config).to_dict(),
         "images_done": len(rows), "images_total": len(pairs),
-        "mean": {k: sum(r[k] for r in rows) / len(rows) for k in _COLUMNS[1:]} if rows else {},
+        "mean": {k: sum(r[k] for r in rows) / len(rows) for k in _SCORES} if rows else {},
         "protocols": {"psnr_y_mzsr": "mzsr", "ssim_y_mzsr": "mzsr", "psnr_rgb_paper": "paper",
                       "ssim_rgb_paper": "paper", "lpips": "LPIPS-VGG v0.1, RGB"},
-        "machine": report.machine()["summary"],
+        "machines": sorted({r["machine"] for r in rows}),
         "versions": {"zsrgan_tf": zsrgan_tf.__version__},
     }
     with open(os.path.join(out, "summary.json"), "w") as f:

@@ -25,8 +25,12 @@ BUILTINS = {"ADD", "CAST", "CONV_2D", "DEPTH_TO_SPACE", "DEQUANTIZE", "MINIMUM",
 
 @pytest.fixture(scope="module")
 def generator(baby_lr):
-    """A generator briefly trained on Set5 'baby' (cpu preset, 40 iterations)."""
-    model, _ = zsrgan_tf.train_on_image(baby_lr, zsrgan_tf.preset("cpu", iterations=40))
+    """A float32 generator briefly trained on Set5 'baby' (cpu preset, 40 iterations).
+
+    float32 whatever the CPU: the parity checks compare float32 exports with it
+    (a mixed-precision generator is tested on its own below)."""
+    model, _ = zsrgan_tf.train_on_image(
+        baby_lr, zsrgan_tf.preset("cpu", iterations=40, precision="float32"))
     return model.generator
 
 

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import zsrgan_tf
 from zsrgan_tf import data, gan
@@ -129,17 +130,19 @@ def test_gan_warmup_trains_the_generator_on_l1_only(small_lr):
     assert max(np.abs(a - b).max() for a, b in zip(warm, full)) > 1e-4
 
 
-def test_lpips_perceptual_loss_is_the_lpips_distance(small_lr):
-    """perceptual="lpips": L_Percep is LPIPS(SR, father), trained through, VGG frozen."""
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_lpips_perceptual_loss_is_the_lpips_distance(small_lr, policy):
+    """perceptual="lpips": L_Percep is LPIPS(SR, father), trained through, VGG frozen,
+    a float32 loss under either policy."""
     config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, crop_size=64, lambda_gan=0.0,
-                              perceptual="lpips")
+                              perceptual="lpips", precision=policy)
     model, history = zsrgan_tf.train_on_image(small_lr, config)
     assert not hasattr(model, "vgg") and not model.lpips.trainable
     assert all(0.0 < v < 1.0 for v in history.history["l_g_percep"])
     son, father = next(iter(data.father_son_dataset(small_lr, crop_size=64, batch_size=2)))
-    want = np.mean(model.lpips([model.generator(son), father]).numpy())
-    got = model._perceptual_and_adversarial(model.generator(son), father, None)[0].numpy()
-    assert got == pytest.approx(want, rel=1e-6)
+    want = np.mean(model.lpips([model.generator(son), father]).numpy().astype(np.float32))
+    got = model._perceptual_and_adversarial(model.generator(son), father, None)[0]
+    assert got.dtype == tf.float32 and got.numpy() == pytest.approx(want, rel=1e-6)
 
 
 def test_image_gan_target_judges_windows_of_the_image(small_lr):
