@@ -161,7 +161,8 @@ def test_image_too_small_for_anisotropic_estimate_is_one_line_exit_2(tmp_path):
         (["--scale", "5"], "error: --scale 5: must be one of (2, 3, 4)"),
         (["--scale", "two"], "error: flag --scale=two: invalid literal for int() with base 10"),
         (["--preset", "turbo"],
-         "error: flag --preset=turbo: value should be one of <blind|cpu|fast|paper|zssr>"),
+         "error: flag --preset=turbo: value should be one of "
+         f"<{'|'.join(sorted(zsrgan_tf.PRESETS))}>"),
         (["--seed", "-1"], "error: seed must be in [0, 2**32), got -1"),
         (["--iterations", "0"], "error: iterations, batch_size and lr_halve_every must be >= 1"),
         (["--no_such_flag"], "error: Unknown command line flag 'no_such_flag'"),

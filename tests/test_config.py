@@ -19,6 +19,10 @@ def test_default_preset_is_the_time_to_quality_choice():
     assert config.PRESETS["fast"] == config.preset("cpu", iterations=300, lr_halve_every=75)
 
 
+def test_zssr_subpixel_is_zssr_on_the_lr_grid():
+    assert config.PRESETS["zssr-subpixel"] == config.preset("zssr", subpixel=True)
+
+
 def test_preset_overrides_and_errors():
     assert config.preset("cpu", iterations=7).iterations == 7
     with pytest.raises(KeyError, match="unknown preset"):
