@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import zsrgan_tf
-from zsrgan_tf import flops, precision
+from zsrgan_tf import flops, inference, precision
 
 
 def test_resolve_by_device(monkeypatch):
@@ -35,6 +35,19 @@ def test_mixed_precision_step_on_cpu(baby_lr, policy):
     assert all(np.isfinite(v[-1]) for v in history.history.values())
     sr = model.upscale(lr)
     assert sr.dtype == np.float32 and sr.shape == (144, 160, 3)
+
+
+def test_zssr_subpixel_trains_and_upscales_in_bf16(baby_lr):
+    """The preset that bf16 CPUs run by default, end to end: kernel-aware sons, the LR-grid
+    generator in bf16, the ensemble's median and back-projection in float32."""
+    lr = baby_lr[:72, :80]
+    config = zsrgan_tf.preset("zssr-subpixel", kernel="gaussian:2.0", iterations=2, crop_size=64,
+                              precision="mixed_bfloat16")
+    model, history = zsrgan_tf.train_on_image(lr, config)
+    assert model.generator.dtype_policy.name == "mixed_bfloat16" and model.generator.block == 2
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    sr = inference.upscale(model, lr, config)
+    assert sr.dtype == np.float32 and sr.shape == (144, 160, 3) and np.isfinite(sr).all()
 
 
 def test_policy_scope_restores_global_policy():
