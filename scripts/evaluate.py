@@ -96,10 +96,12 @@ def _markdown(rows, total, summary):
     # Images may have run on different machines or precisions (resumed runs):
     # one machine is named in the caption, several get a column and a legend.
     runs = sorted({(r["machine"], r["precision"]) for r in rows})
-    where = (f"{runs[0][0]} ({runs[0][1]})" if len(runs) == 1 else
-             "the machine and precision in the last column: " + "; ".join(
-                 f"{chr(65 + i)} = {m} ({p})" for i, (m, p) in enumerate(runs)))
     key = {run: chr(65 + i) for i, run in enumerate(runs)} if len(runs) > 1 else None
+    if key:
+        where = "the machine and precision in the last column: " + "; ".join(
+            f"{k} = {m} ({p})" for (m, p), k in key.items())
+    else:
+        where = " ".join(f"{m} ({p})" for m, p in runs) or "no machine yet (no image done)"
     lines = [
         f"{summary['dataset']} x{summary['scale']}, method `{summary['method']}`"
         + (f", preset `{summary['preset']}`" if summary["preset"] else "")

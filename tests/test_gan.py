@@ -140,7 +140,7 @@ def test_lpips_perceptual_loss_is_the_lpips_distance(small_lr, policy):
     assert not hasattr(model, "vgg") and not model.lpips.trainable
     assert all(0.0 < v < 1.0 for v in history.history["l_g_percep"])
     son, father = next(iter(data.father_son_dataset(small_lr, crop_size=64, batch_size=2)))
-    want = np.mean(model.lpips([model.generator(son), father]).numpy().astype(np.float32))
+    want = np.mean(model.lpips([model.generator(son), father]).numpy())
     got = model._perceptual_and_adversarial(model.generator(son), father, None)[0]
     assert got.dtype == tf.float32 and got.numpy() == pytest.approx(want, rel=1e-6)
 

@@ -197,8 +197,7 @@ class ZSRGAN(keras.Model):
         l_percep = l_gan = tf.constant(0.0)
         if self.lambda_percep and self.perceptual == "lpips":
             pair = [tf.cast(sr, tf.float32), tf.cast(father, tf.float32)]
-            # Under a mixed policy LPIPS computes in bf16/fp16; the loss is float32.
-            l_percep = tf.reduce_mean(tf.cast(self.lpips(pair), tf.float32))
+            l_percep = tf.reduce_mean(self.lpips(pair))
         elif self.lambda_percep:
             l_percep = losses.l1_loss(self.vgg_features(sr),
                                       tf.stop_gradient(self.vgg_features(father)))

@@ -57,7 +57,8 @@ class LPIPS(keras.Model):
             diff = keras.ops.square(normalize(a) - normalize(b))
             score = lin(diff)
             lin.set_weights([weights])
-            terms.append(keras.ops.mean(score, axis=(1, 2, 3)))
+            # Averaged in float32 whatever the policy (the output is float32).
+            terms.append(keras.ops.mean(keras.ops.cast(score, "float32"), axis=(1, 2, 3)))
         outputs = keras.ops.sum(keras.ops.stack(terms, axis=1), axis=1)
         super().__init__([x0, x1], outputs, **kwargs)
         self.trainable = False
