@@ -105,6 +105,21 @@ def test_kernel_aware_sons_are_blurred_subsampled_transformed_fathers(baby_lr, s
                                    atol=1e-5)
 
 
+@pytest.mark.parametrize("multiple, sides", [(1, {66}), (16, {96})])
+def test_kernel_aware_crops_round_up_to_the_discriminator_minimum(baby_lr, multiple, sides):
+    # x3 with a kernel: a crop of 64 rounds to a multiple of 3 (or of lcm(16, 3) = 48
+    # under XLA); rounding down would give 63 (48), below the discriminator's 64.
+    batches = data.father_son_dataset(baby_lr[:120, :120], scale=3, crop_size=64, seed=0,
+                                      crop_multiple=multiple, kernel=kernels.gaussian(2.0))
+    assert {son.shape[1] for son, _ in batches.take(20)} == sides
+
+
+def test_fathers_too_small_for_the_crop_multiple_are_an_image_size_error(baby_lr):
+    with pytest.raises(data.ImageSizeError, match="needs a short side >= 96"):
+        data.father_son_dataset(baby_lr[:90, :120], scale=3, crop_size=64, crop_multiple=16,
+                                kernel=kernels.gaussian(2.0))
+
+
 def test_image_crops_are_upscaled_windows_of_the_image(baby_lr):
     from zsrgan_tf import degrade
 

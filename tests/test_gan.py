@@ -84,13 +84,29 @@ def test_train_on_image_other_scales(small_lr, scale):
 
 @pytest.mark.parametrize("kernel", ["bicubic", "gaussian:1.5"])
 def test_subpixel_generator_trains_at_scale_3(small_lr, kernel):
-    """Crops become multiples of the generator's block (64 -> 63) on both grids."""
+    """Crops become multiples of the generator's block (64 -> 66) on both grids."""
     config = zsrgan_tf.preset("zssr", scale=3, iterations=2, kernel=kernel, subpixel=True,
                               crop_size=64, ensemble=False, back_projection=0)
     model, history = zsrgan_tf.train_on_image(small_lr, config)
     assert model.generator.block == 3 and len(history.history["l_g_pix"]) == 2
     assert np.isfinite(history.history["l_g_pix"]).all()
     assert model.upscale(small_lr).shape == (72 * 3, 80 * 3, 3)
+
+
+def test_gan_at_scale_3_with_a_kernel(small_lr):
+    """Kernel-aware crops of 64 at x3 become 66, not 63 (below the discriminator's input)."""
+    config = zsrgan_tf.preset("cpu", scale=3, iterations=2, batch_size=2, kernel="gaussian:2.0")
+    _, history = zsrgan_tf.train_on_image(small_lr, config)
+    assert np.isfinite(history.history["l_d"]).all() and history.history["l_d"][-1] > 0
+
+
+def test_crops_too_small_for_the_discriminator_are_refused(rng):
+    model = zsrgan_tf.ZSRGAN()
+    model.compile()
+    batch = rng.random((2, 32, 32, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="32x32 px: the discriminator needs >= 64"):
+        model.fit(tf.data.Dataset.from_tensors((batch, batch)).repeat(), steps_per_epoch=1,
+                  verbose=0)
 
 
 def test_train_on_image_is_reproducible(small_lr):

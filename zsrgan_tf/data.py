@@ -18,10 +18,14 @@ import tensorflow as tf
 
 from zsrgan_tf import degrade, imaging, precision
 from zsrgan_tf.config import TrainConfig
+from zsrgan_tf.models import Discriminator
 
 # The paper's batch: each rotation by 0/90/180/270 degrees as is, flipped
 # left-right and flipped up-down: 12 copies, 8 distinct transforms.
 _N_COPIES = 12
+
+# Smallest crop side: the discriminator's smallest input.
+MIN_CROP = Discriminator.MIN_SIDE
 
 
 def min_image_side(scale, min_father_side=64):
@@ -29,11 +33,15 @@ def min_image_side(scale, min_father_side=64):
     return -(-min_father_side // scale) * scale
 
 
+class ImageSizeError(ValueError):
+    """The image is too small to train on; the message starts "image is WxH"."""
+
+
 def check_image_size(height, width, scale, min_father_side=64):
-    """Raises ``ValueError`` (message "image is WxH; ...") if too small to train at ``scale``."""
+    """Raises ``ImageSizeError`` if the image is too small to train at ``scale``."""
     needed = min_image_side(scale, min_father_side)
     if min(height, width) < needed:
-        raise ValueError(
+        raise ImageSizeError(
             f"image is {width}x{height} (width x height); x{scale} needs a short side "
             f">= {needed} px"
         )
@@ -57,7 +65,7 @@ def father_sizes(height, width, scale, min_father_side=64):
       are likelier).
 
     Raises:
-      ValueError: the image is smaller than ``min_image_side`` (see ``check_image_size``).
+      ImageSizeError: the image is smaller than ``min_image_side``.
     """
     check_image_size(height, width, scale, min_father_side)
     short, long_ = min(height, width), max(height, width)
@@ -159,8 +167,11 @@ def father_son_dataset(
       min_father_side: smallest father short side (>= 64 for the discriminator).
       seed: int; batch ``i`` depends only on ``(seed, i)``.
       crop_multiple: round the crop side down to a multiple of this (1: the
-        paper's exact sides). With 16, at most 5 crop shapes occur (64-128),
-        so XLA, which compiles once per shape, compiles at most 5 times.
+        paper's exact sides), or up to the smallest multiple >= ``MIN_CROP``
+        (64) when it would fall below; fathers smaller than that multiple are
+        not sampled, so the image needs a short side at least that large.
+        With 16, at most 5 crop shapes occur (64-128), so XLA, which compiles
+        once per shape, compiles at most 5 times.
         None: 16 where Keras turns XLA on by default (GPUs), else 1.
       start: index of the first batch (to resume a run at that step).
       kernel: None for the paper's bicubic sons, or a blur kernel ``(n, n)``
@@ -184,9 +195,12 @@ def father_son_dataset(
         crop_multiple = precision.XLA_CROP_MULTIPLE if precision.use_xla() else 1
     if kernel is not None:
         crop_multiple = int(np.lcm(crop_multiple, scale))
+    # The smallest multiple of crop_multiple that is >= MIN_CROP; smaller fathers are
+    # not sampled (at x3 with XLA, 96: a crop of 64 would round down below the minimum).
+    smallest = -(-MIN_CROP // crop_multiple) * crop_multiple
     image = tf.constant(imaging.to_float(image))
     height, width = int(image.shape[0]), int(image.shape[1])
-    sizes, probs = father_sizes(height, width, scale, min_father_side)
+    sizes, probs = father_sizes(height, width, scale, max(min_father_side, smallest))
     sizes = tf.constant(sizes)
     logits = tf.constant(np.log(probs)[None, :], tf.float32)
 
@@ -197,6 +211,7 @@ def father_son_dataset(
         pick = tf.random.stateless_categorical(logits, 1, seeds[0], dtype=tf.int32)[0, 0]
         father_h, father_w = sizes[pick, 0], sizes[pick, 1]
         crop = tf.minimum(crop_size, tf.minimum(father_h, father_w)) // crop_multiple * crop_multiple
+        crop = tf.maximum(crop, smallest)  # <= the father: fathers are >= smallest
         top = tf.random.stateless_uniform(
             [], seeds[1], minval=0, maxval=father_h - crop + 1, dtype=tf.int32
         )

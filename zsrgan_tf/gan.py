@@ -214,6 +214,10 @@ class ZSRGAN(keras.Model):
             sr = self.generator(son, training=True)
             # The fakes D judges: the son's SR (the paper) or the image's own SR.
             fake = self.generator(image_input[0], training=True) if image_input else sr
+            known = [side for side in fake.shape[1:3] if side is not None]
+            if self.lambda_gan and known and min(known) < Discriminator.MIN_SIDE:
+                raise ValueError(f"crops of {fake.shape[1]}x{fake.shape[2]} px: the "
+                                 f"discriminator needs >= {Discriminator.MIN_SIDE}")
             if self.lambda_gan:
                 # D is updated first on the same SR (detached), as in the paper's code.
                 with tape.stop_recording():

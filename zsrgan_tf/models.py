@@ -87,12 +87,16 @@ class Discriminator(keras.Model):
     computed without the saturation of ``log(sigmoid(.))``.
     ``keras.ops.sigmoid(D(x))`` is the paper's output.
 
-    Input: float32 RGB in [0, 1], NHWC, H and W >= 64.
+    Input: float32 RGB in [0, 1], NHWC, H and W >= ``MIN_SIDE`` (64). Smaller
+    inputs must not reach it: TensorFlow's CPU convolution then returns
+    uninitialised memory instead of failing.
     Output: float32 logits ``(N, h, w, 1)``.
 
     Args:
       filters: channels of the first block (64).
     """
+
+    MIN_SIDE = 64
 
     def __init__(self, filters=64, **kwargs):
         inputs = keras.Input((None, None, 3), name="image")
