@@ -24,20 +24,22 @@ pass their folder as ``--lr_dir``.
 import csv
 import json
 import os
+import sys
 
 import numpy as np
 from absl import app, flags
 from PIL import Image, ImageDraw
 
 import zsrgan_tf
-from zsrgan_tf import callbacks, evaluation, imaging, report
+from zsrgan_tf import callbacks, evaluation, imaging, kernels, report
 from zsrgan_tf import config as config_lib
 from zsrgan_tf.lpips import LPIPS
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", None, "Folder with HR/ and LR_g20_x2/.")
 flags.DEFINE_enum("method", "zsrgan", list(evaluation.METHODS), "Method to evaluate.")
-flags.DEFINE_string("preset", "paper", "Training preset (trained methods).")
+flags.DEFINE_enum("preset", "paper", sorted(config_lib.PRESETS),
+                  "Training preset (trained methods).")
 flags.DEFINE_integer("iterations", None, "Override the preset's iterations.")
 flags.DEFINE_string("kernel", None, "Kernel spec for kernel-aware sons (see train_one --kernel); "
                     "default: the preset's.")
@@ -184,8 +186,44 @@ def _figure(pairs, images_root, path):
     return labels
 
 
+def _configure():
+    """The run's config and image pairs from the flags.
+
+    Raises:
+      ValueError: a one-line message naming the flag or folder and the problem.
+    """
+    for sub in ("HR", FLAGS.lr_dir):
+        if not os.path.isdir(os.path.join(FLAGS.dataset, sub)):
+            raise ValueError(f"{os.path.join(FLAGS.dataset, sub)}: no such folder")
+    try:
+        overrides = config_lib.parse_overrides(FLAGS.settings)
+        if FLAGS.iterations:
+            overrides["iterations"] = FLAGS.iterations
+        if FLAGS.kernel:
+            overrides["kernel"] = FLAGS.kernel
+        config = zsrgan_tf.preset(FLAGS.preset, **overrides)
+        kernels.check(config.kernel)
+    except (ValueError, kernels.KernelError) as e:
+        raise ValueError(f"--preset/--iterations/--kernel/--settings: {e}") from None
+    pairs = evaluation.dataset_pairs(FLAGS.dataset, FLAGS.lr_dir)[: FLAGS.limit]
+    if not pairs:
+        raise ValueError(f"{FLAGS.dataset}: no image is in both HR/ and {FLAGS.lr_dir}/")
+    if FLAGS.names:
+        by_name = {pair[0]: pair for pair in pairs}
+        missing = [n for n in FLAGS.names if n not in by_name]
+        if missing:
+            raise ValueError(f"--names: not in {FLAGS.dataset}: {', '.join(missing)}")
+        pairs = [by_name[n] for n in FLAGS.names]
+    return config, pairs
+
+
 def main(argv):
     del argv
+    try:
+        config, pairs = _configure()
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     dataset = os.path.basename(os.path.normpath(FLAGS.dataset))
     if FLAGS.lr_dir != evaluation.G20_LR_DIR:
         dataset += f"_{FLAGS.lr_dir}"
@@ -194,20 +232,7 @@ def main(argv):
     images_dir = FLAGS.images_dir or os.path.join("results", dataset, label)
     for folder in (os.path.join(out, "per_image"), images_dir, FLAGS.checkpoint_dir):
         os.makedirs(folder, exist_ok=True)
-    overrides = config_lib.parse_overrides(FLAGS.settings)
-    if FLAGS.iterations:
-        overrides["iterations"] = FLAGS.iterations
-    if FLAGS.kernel:
-        overrides["kernel"] = FLAGS.kernel
-    config = zsrgan_tf.preset(FLAGS.preset, **overrides)
     trained = evaluation.method_config(FLAGS.method, config)
-    pairs = evaluation.dataset_pairs(FLAGS.dataset, FLAGS.lr_dir)[: FLAGS.limit]
-    if FLAGS.names:
-        by_name = {pair[0]: pair for pair in pairs}
-        missing = [n for n in FLAGS.names if n not in by_name]
-        if missing:
-            raise app.UsageError(f"--names: not in {FLAGS.dataset}: {', '.join(missing)}")
-        pairs = [by_name[n] for n in FLAGS.names]
     lpips = LPIPS()
 
     for name, lr_path, hr_path in pairs:

@@ -18,8 +18,10 @@ border where the image ends, so borders are handled as in a whole-image pass.
 An image smaller than a fixed model's input is mirrored up to that size; its
 right and bottom edges then differ from a whole-image pass within the reach.
 
-Input: any Pillow image, converted to RGB. Output: an 8-bit RGB PNG, written to
-a temporary file and renamed; an existing file is kept unless --overwrite.
+Input: any Pillow image, turned upright by its EXIF orientation (as
+``train_one`` reads it) and converted to 8-bit RGB (16-bit greyscale scaled,
+not clipped). Output: an 8-bit RGB PNG, written to a temporary file and
+renamed; an existing file is kept unless --overwrite.
 Errors print one line and exit with status 2.
 """
 
@@ -31,7 +33,7 @@ import tempfile
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-from PIL import Image
+from PIL import Image, ImageOps
 
 
 def _load_tiling():
@@ -88,10 +90,23 @@ class Upscaler:
         return sr[: h * scale, : w * scale]
 
 
+def read_rgb(path):
+    """The image as uint8 RGB ``(H, W, 3)``, upright by its EXIF orientation."""
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode.startswith("I"):  # 16-bit greyscale; convert("RGB") would clip it
+            im = Image.fromarray(np.round(np.clip(np.asarray(im, np.float64) / 257.0, 0, 255))
+                                 .astype(np.uint8))
+        return np.asarray(im.convert("RGB"))
+
+
 def _write_png(path, rgb):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0600
         with os.fdopen(fd, "wb") as f:
             Image.fromarray(rgb).save(f, format="PNG")
         os.replace(tmp, path)
@@ -129,14 +144,16 @@ def main(argv=None):
         return fail(args.model, f"fixed input {model.fixed} leaves no centre with "
                                 f"--tile_pad {args.tile_pad}")
     try:
-        with Image.open(args.image) as im:
-            rgb = np.asarray(im.convert("RGB"))
+        rgb = read_rgb(args.image)
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         return fail(args.image, f"cannot read the image ({e.__class__.__name__}: {e})")
     if min(rgb.shape[:2]) < 2:
         return fail(args.image, f"image is {rgb.shape[1]}x{rgb.shape[0]}; needs at least 2x2")
     try:
         sr = model.upscale(rgb, args.tile, args.tile_pad)
+    except (RuntimeError, ValueError) as e:
+        return fail(args.model, f"inference failed ({str(e).splitlines()[0]})")
+    try:
         _write_png(output, np.round(np.clip(sr, 0.0, 1.0) * 255.0).astype(np.uint8))
     except OSError as e:
         return fail(output, f"cannot write ({e.strerror or e})")

@@ -46,3 +46,15 @@ def test_settings_added_later_at_their_defaults_still_match():
     changed = {**current, "config": {**current["config"], "kernel": "gaussian:2.0"}}
     assert not checkpoint._same_settings(older, changed, defaults)
     assert not checkpoint._same_settings({**older, "xla": True}, current, defaults)
+
+
+def test_resume_counts_iterations_not_optimizer_updates(tmp_path):
+    """Loss scaling (mixed_float16) skips, and does not count, non-finite updates:
+    the state records the iterations done, which is where the data stream resumes."""
+    model = zsrgan_tf.ZSRGAN()
+    model.compile()
+    path = str(tmp_path / "state.npz")
+    checkpoint.save(model, path, {"run": 1}, step=7)  # e.g. 7 iterations, 0 updates
+    assert checkpoint.restore(model, path, {"run": 1}) == 7
+    assert int(model.g_optimizer.iterations) == 0
+    assert checkpoint.restore_generator(model, path) == 7

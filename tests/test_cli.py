@@ -163,24 +163,46 @@ def test_image_too_small_for_anisotropic_estimate_is_one_line_exit_2(tmp_path):
         (["--preset", "turbo"],
          "error: flag --preset=turbo: value should be one of "
          f"<{'|'.join(sorted(zsrgan_tf.PRESETS))}>"),
-        (["--seed", "-1"], "error: seed must be in [0, 2**32), got -1"),
-        (["--iterations", "0"], "error: iterations, batch_size and lr_halve_every must be >= 1"),
+        (["--seed", "-1"], "error: --preset fast --seed -1: seed must be in [0, 2**32), got -1"),
+        (["--settings", "seed=-1"],  # --settings is honoured for seed, scale and precision
+         "error: --preset fast --settings 'seed=-1': seed must be in [0, 2**32), got -1"),
+        (["--seed", "3", "--settings", "seed=7"],
+         "error: --seed and --settings seed=...: give it once"),
+        (["--iterations", "0"], "error: --preset fast --iterations 0: iterations, batch_size "
+         "and lr_halve_every must be >= 1"),
         (["--no_such_flag"], "error: Unknown command line flag 'no_such_flag'"),
         (["--export", "tflite,onnx"], "error: --export onnx: choose from savedmodel, tflite"),
         (["--kernel", "gaussian:wide"],
          "error: gaussian:wide: expected gaussian:COV or gaussian:MAJOR,MINOR,ANGLE with numbers"),
         (["--kernel", "nope.mat"], "error: nope.mat: no such kernel file"),
+        (["--settings", "kernel=nope.mat"], "error: nope.mat: no such kernel file"),
         (["--settings", "lambda_gab=1"], "error: --settings 'lambda_gab=1': unknown setting"),
         (["--settings", "adaptive_lr=yes"],
          "error: --settings 'adaptive_lr=yes': adaptive_lr=yes: expected True or False"),
     ],
-    ids=["scale-5", "scale-text", "preset", "seed", "iterations", "unknown-flag", "export",
-         "kernel-spec", "kernel-file", "settings-key", "settings-value"],
+    ids=["scale-5", "scale-text", "preset", "seed", "settings-seed", "seed-twice", "iterations",
+         "unknown-flag", "export", "kernel-spec", "kernel-file", "settings-kernel-file",
+         "settings-key", "settings-value"],
 )
 def test_bad_flags_are_one_line_exit_2(tiny_png, tmp_path, args, message):
     code, _, stderr = _run("--image", tiny_png, *args, cwd=tmp_path)
     lines = stderr.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith(message), stderr
+
+
+def test_folder_runs_skip_non_photos_and_refuse_colliding_names(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    _write(folder / "README.pdf", b"%PDF-1.4")  # Pillow registers .pdf (write only)
+    code, _, stderr = _run("--image", str(folder), cwd=tmp_path)
+    assert code == 2 and stderr.strip() == f"error: {folder}: folder holds no image files"
+    for name in ("a.png", "a.jpg"):
+        Image.new("RGB", (80, 80)).save(folder / name)
+    code, _, stderr = _run("--image", str(folder), "--output_dir", str(tmp_path / "o"),
+                           cwd=tmp_path)
+    assert code == 2 and stderr.strip() == (f"error: {folder / 'a.png'}: {folder / 'a.jpg'} "
+                                            "also writes a_x2; run them separately")
+    assert not os.path.exists(tmp_path / "o")
 
 
 def _write(path, blob):

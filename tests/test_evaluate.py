@@ -95,3 +95,19 @@ def test_degraded_dataset_reproduces_g20_and_evaluates_by_lr_dir(data_dir, tmp_p
         shared = json.load(f)["scores"]
     assert record["scores"]["mzsr"] == pytest.approx(shared["mzsr"], abs=1e-4)
     assert record["scores"]["paper"] == pytest.approx(shared["paper"], abs=1e-4)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dataset", "/nonexistent"], "/nonexistent/HR: no such folder"),
+    (["--kernel", "gaussian:0"], "gaussian:0"),
+    (["--settings", "crop=3"], "unknown setting 'crop'"),
+])
+def test_bad_flags_are_one_line_errors_before_any_output(data_dir, tmp_path, args, message):
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, "--dataset", os.path.join(data_dir, "Set5"), "--out",
+         str(tmp_path / "out"), "--images_dir", str(tmp_path / "img"), *args],
+        capture_output=True, text=True, timeout=300, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and message in lines[-1] and lines[-1].startswith("error: ")
+    assert not [line for line in lines if "Traceback" in line], proc.stderr
+    assert not os.listdir(tmp_path)

@@ -181,6 +181,31 @@ def test_upscale_tflite_script_needs_no_tensorflow(tflite, tmp_path, baby_lr):
         assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], proc.stderr
 
 
+def test_upscale_tflite_reads_images_as_train_one_does(tmp_path, baby_lr):
+    """Upright by EXIF orientation; 16-bit greyscale scaled to 8 bits, not clipped."""
+    rgb = imaging.to_uint8(baby_lr[:20, :30])
+    image = Image.fromarray(rgb)
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotated 90 degrees clockwise for display
+    image.save(tmp_path / "turned.png", exif=exif)
+    got = upscale_tflite.read_rgb(tmp_path / "turned.png")
+    np.testing.assert_array_equal(got, imaging.to_uint8(imaging.read_image(tmp_path / "turned.png")))
+    assert got.shape == (30, 20, 3)
+    grey = (np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000 + 1000)
+    Image.fromarray(grey).save(tmp_path / "grey16.png")
+    want = np.round(grey / 257.0).astype(np.uint8)
+    np.testing.assert_array_equal(upscale_tflite.read_rgb(tmp_path / "grey16.png"),
+                                  np.repeat(want[..., None], 3, axis=-1))
+
+
+def test_folder_exports_replace_earlier_ones(tmp_path):
+    """A resumed run re-exports into its partial folder: the new folder replaces the old."""
+    target = str(tmp_path / "savedmodel")
+    for name in ("old", "new"):
+        export._write_folder(target, lambda d, n=name: open(os.path.join(d, n), "w").close())
+    assert os.listdir(target) == ["new"] and os.listdir(tmp_path) == ["savedmodel"]
+
+
 def test_mixed_precision_generator_exports_in_float32(generator, tmp_path):
     mixed = models.Generator(generator.filters, generator.depth, dtype="mixed_bfloat16")
     mixed.set_weights(generator.get_weights())

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from zsrgan_tf import degrade, inference, kernels
+from zsrgan_tf import degrade, inference, kernels, tiling
 
 
 def _zero_insertion(scale):
@@ -83,6 +83,12 @@ def test_tiled_inference_equals_one_pass(kernel, subpixel, rng):
     assert np.abs(tiled - whole).max() <= 1e-5
     # Too little context shows at the seams: the comparison can fail.
     assert np.abs(inference.upscale(model, lr, config, tile=16, pad=1) - whole).max() > 1e-3
+
+
+def test_tile_windows_are_never_narrower_than_the_mirror_padding_needs():
+    # 257 = 256 + 1 with no context: the last core is 1 pixel, its window 2.
+    assert tiling.windows(257, 256, 0) == [(0, 256, 0, 256), (256, 257, 255, 257)]
+    assert tiling.windows(257, 256, 3) == [(0, 256, 0, 257), (256, 257, 253, 257)]
 
 
 def test_deep_generators_get_enough_tile_context(rng):

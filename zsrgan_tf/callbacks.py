@@ -14,6 +14,8 @@ import time
 import keras
 import numpy as np
 
+from zsrgan_tf import files
+
 
 def _clock(seconds):
     seconds = round(seconds)
@@ -142,7 +144,7 @@ class TrainingClock(keras.callbacks.Callback):
         self.before = 0.0
         if os.path.exists(path):
             with open(path) as f:
-                self.before = json.load(f)["seconds"]
+                self.before = float(json.load(f)["seconds"])
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
@@ -152,8 +154,8 @@ class TrainingClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
-            with open(self.path, "w") as f:
-                json.dump({"seconds": self.seconds(), "iteration": epoch + 1}, f)
+            record = {"seconds": self.seconds(), "iteration": epoch + 1}
+            files.write_bytes(self.path, json.dumps(record).encode())
 
 
 class AdaptiveLearningRate(keras.callbacks.Callback):

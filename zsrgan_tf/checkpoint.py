@@ -28,17 +28,19 @@ def _variables(model):
             + model.g_optimizer.variables + model.d_optimizer.variables)
 
 
-def save(model, path, settings):
+def save(model, path, settings, step):
     """Writes the training state atomically (temporary file, then rename).
 
     Args:
       model: a compiled ``ZSRGAN``.
       path: the ``.npz`` file.
       settings: JSON-serialisable description of the run (e.g. ``TrainConfig.to_dict()``).
+      step: iterations done. Not the optimiser's count: under mixed_float16 its
+        loss scaling skips (and does not count) steps with non-finite gradients.
     """
     arrays = {f"v{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_variables(model))}
     arrays["settings"] = np.array(json.dumps(settings, sort_keys=True))
-    arrays["step"] = np.array(int(model.g_optimizer.iterations))
+    arrays["step"] = np.array(int(step))
     tmp = path + ".tmp.npz"
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
@@ -79,7 +81,7 @@ def restore(model, path, settings, defaults=None):
             raise CheckpointMismatch(f"{path}: checkpoint holds other networks")
         for variable, name in zip(variables, names):
             variable.assign(stored[name])
-    return int(model.g_optimizer.iterations)
+        return int(stored["step"])
 
 
 def restore_generator(model, path):
@@ -111,4 +113,4 @@ class Checkpointer(keras.callbacks.Callback):
         finite = all(np.isfinite(float(v)) for v in (logs or {}).values()) and all(
             np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in self.model.generator.weights)
         if finite:
-            save(self.model, self.path, self.settings)
+            save(self.model, self.path, self.settings, done)

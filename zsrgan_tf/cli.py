@@ -31,7 +31,6 @@ import keras
 import numpy
 import tensorflow as tf
 from absl import app, flags
-from PIL import Image
 
 import zsrgan_tf
 from zsrgan_tf import (
@@ -41,6 +40,7 @@ from zsrgan_tf import (
     data,
     degrade,
     export,
+    files,
     imaging,
     inference,
     kernels,
@@ -58,7 +58,8 @@ flags.DEFINE_enum("preset", "fast", sorted(config_lib.PRESETS),
                   "Settings preset: 'fast' (the paper's method on a 300-step schedule chosen by "
                   "time to quality; the default), 'paper' (the paper, exactly), 'cpu' (600 "
                   "steps), 'zssr' (ZSSR's L1 recipe with ensemble and back-projection; "
-                  "kernel-aware with --kernel) or 'blind' (zssr on 600 steps with a kernel "
+                  "kernel-aware with --kernel), 'zssr-subpixel' (zssr with the sub-pixel "
+                  "generator: 1/4 of the FLOPs at x2) or 'blind' (zssr on 600 steps with a kernel "
                   "estimated from the image).")
 flags.DEFINE_integer("iterations", None, "Override the preset's number of iterations.")
 flags.DEFINE_string("output_dir", "saved_models", "Folder for the SR image and the model folder.")
@@ -94,6 +95,9 @@ flags.DEFINE_enum("bit_depth", "auto", ["auto", "8", "16"],
                   "Bits per channel of the output PNG; auto: the input's.")
 flags.DEFINE_integer("export_tile", 256, "Input side (LR pixels) of the fixed-size TFLite "
                      "files for GPU delegates; 0 for dynamic-size files only.")
+
+
+GENERATOR = "generator.keras"  # the trained generator in the run folder
 
 
 class UsageError(Exception):
@@ -144,7 +148,7 @@ def _prepare_outputs(output_dir, name, overwrite, resume):
                              "continues it, --overwrite starts over")
         shutil.rmtree(partial)
     os.makedirs(partial, exist_ok=True)
-    os.chmod(partial, 0o777 & ~imaging.umask())
+    os.chmod(partial, 0o777 & ~files.umask())
     return png_path, run_dir, partial
 
 
@@ -239,6 +243,25 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
     png_path, run_dir, partial = _prepare_outputs(output_dir, f"{stem}_x{config.scale}",
                                                   overwrite, resume)
     state = os.path.join(partial, "checkpoint.npz")
+    try:
+        _train_and_write(image_path, picture, config, preset_name, png_path, run_dir, partial,
+                         state, overwrite, exports, export_tile, tile, tile_pad,
+                         checkpoint_every, bit_depth, extra_callbacks)
+    except TrainingError:
+        raise  # the partial keeps the log and the last good generator
+    except BaseException:
+        # No checkpoint and no finished generator: nothing to resume or keep.
+        if not any(os.path.exists(p) for p in (state, os.path.join(partial, GENERATOR))):
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return png_path
+
+
+def _train_and_write(image_path, picture, config, preset_name, png_path, run_dir, partial,
+                     state, overwrite, exports, export_tile, tile, tile_pad, checkpoint_every,
+                     bit_depth, extra_callbacks):
+    """Trains (or resumes) in ``partial``, writes every output there, then publishes it."""
+    lr = picture.rgb
     started = datetime.datetime.now(datetime.timezone.utc)
     guard = callbacks.DivergenceGuard()
     clock = callbacks.TrainingClock(os.path.join(partial, "seconds.json"), checkpoint_every)
@@ -251,6 +274,8 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
     except checkpoint.CheckpointMismatch:
         raise UsageError(f"{partial}: the interrupted run used other settings; repeat its "
                          "flags, or --overwrite to start over") from None
+    except data.ImageSizeError as e:  # fathers too small for the crop grid (x3 under XLA)
+        raise UsageError(f"{image_path}: {e}") from None
     if guard.diverged_at:
         raise _diverged(f"{image_path}: training diverged (non-finite loss at iteration "
                         f"{guard.diverged_at})", model, state, partial)
@@ -263,7 +288,7 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
         alpha = degrade.upscale_bicubic(picture.alpha[..., None], config.scale,
                                         config.grid).numpy()[..., 0]
     bits = picture.bits if bit_depth == "auto" else int(bit_depth)
-    model.generator.save(os.path.join(partial, "generator.keras"))
+    model.generator.save(os.path.join(partial, GENERATOR))
     exported = export.write_exports(model.generator, config.scale, partial, exports,
                                     export_tile, config.grid)
     imaging.write_png(os.path.join(partial, os.path.basename(png_path)), sr, alpha,
@@ -277,16 +302,15 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
         if os.path.exists(leftover):
             os.remove(leftover)
     _publish(partial, run_dir, png_path, overwrite)
-    return png_path
 
 
 def expand_images(pattern):
-    """The images ``--image`` names: a file, the image files of a folder
-    (sorted, not recursive; by extension), or the files matching a glob."""
+    """The images ``--image`` names: a file, the photos of a folder (sorted, not
+    recursive; by extension, ``imaging.PHOTO_EXTENSIONS``), or the files matching a glob."""
     if os.path.isdir(pattern):
         names = sorted(os.listdir(pattern))
         images = [os.path.join(pattern, n) for n in names
-                  if os.path.splitext(n)[1].lower() in Image.registered_extensions()
+                  if os.path.splitext(n)[1].lower() in imaging.PHOTO_EXTENSIONS
                   and os.path.isfile(os.path.join(pattern, n))]
         if not images:
             raise UsageError(f"{pattern}: folder holds no image files")
@@ -299,6 +323,17 @@ def expand_images(pattern):
             raise UsageError(f"{pattern}: no files match")
         return images
     return [pattern]
+
+
+def check_output_names(images, scale):
+    """Raises ``UsageError`` if two images would write the same outputs
+    (``photo.png`` and ``photo.jpg`` both make ``photo_x2``)."""
+    seen = {}
+    for image in images:
+        name = f"{os.path.splitext(os.path.basename(image))[0]}_x{scale}"
+        if name in seen:
+            raise UsageError(f"{image}: {seen[name]} also writes {name}; run them separately")
+        seen[name] = image
 
 
 def _summary(results):
@@ -326,30 +361,43 @@ def _config_from_flags():
         overrides = config_lib.parse_overrides(FLAGS.settings)
     except ValueError as e:
         raise UsageError(f"--settings {FLAGS.settings!r}: {e}") from None
-    overrides.update(scale=FLAGS.scale, seed=FLAGS.seed, precision=FLAGS.precision)
-    if FLAGS.iterations is not None:
-        overrides["iterations"] = FLAGS.iterations
-    if FLAGS.kernel is not None:
-        kernels.check(FLAGS.kernel)  # a bad spec or file fails here, before training
-        overrides["kernel"] = FLAGS.kernel
+    given = [f"--preset {FLAGS.preset}"] + [f"--settings {FLAGS.settings!r}"] * bool(overrides)
+    # A flag given on the command line overrides the preset; left out, it keeps the
+    # preset's value or the one in --settings. Both at once is ambiguous.
+    for name in ("scale", "seed", "precision", "iterations", "kernel"):
+        if FLAGS[name].present:
+            if name in overrides:
+                raise UsageError(f"--{name} and --settings {name}=...: give it once")
+            overrides[name] = FLAGS[name].value
+            given.append(f"--{name} {FLAGS[name].value}")
     try:
-        return config_lib.preset(FLAGS.preset, **overrides)
+        config = config_lib.preset(FLAGS.preset, **overrides)
     except ValueError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(f"{' '.join(given)}: {e}") from None
+    kernels.check(config.kernel)  # a bad spec or file fails here, before training
+    return config
 
 
-def _run_one(image, config):
-    """One image; returns ``(exit code, PNG path or error line)``."""
+def _run_one(image, config, catch_all=False):
+    """One image; returns ``(exit code, PNG path or error line)``.
+
+    ``catch_all``: also turn an unexpected exception into an error line (exit code
+    1), so that one image of a folder run cannot stop the others.
+    """
     try:
         return 0, run(image, config, FLAGS.preset, FLAGS.output_dir, FLAGS.overwrite,
                       FLAGS.export, FLAGS.export_tile, FLAGS.tile, FLAGS.tile_pad,
                       FLAGS.resume, FLAGS.checkpoint_every, FLAGS.bit_depth)
-    except (UsageError, ImageError, WeightsError) as e:
+    except (UsageError, ImageError, WeightsError, kernels.KernelError) as e:
         return 2, str(e)
     except TrainingError as e:
         return 1, str(e)
     except OSError as e:
         return 2, f"{e.filename or FLAGS.output_dir}: {e.strerror or e}"
+    except Exception as e:  # folder runs only; a single image shows the traceback
+        if not catch_all:
+            raise
+        return 1, f"{image}: unexpected {type(e).__name__}: {e}"
 
 
 def main(argv):
@@ -361,6 +409,7 @@ def main(argv):
             raise UsageError("--image is required")
         config = _config_from_flags()
         images = expand_images(FLAGS.image)
+        check_output_names(images, config.scale)
     except (UsageError, kernels.KernelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -373,7 +422,7 @@ def main(argv):
     for image in images:  # each independently; a failure does not stop the others
         t0 = time.perf_counter()
         print(f"{image}:", file=sys.stderr, flush=True)
-        code, detail = _run_one(image, config)
+        code, detail = _run_one(image, config, catch_all=True)
         if code:
             print(f"error: {detail}", file=sys.stderr, flush=True)
         results.append((image, "ok" if code == 0 else "failed", detail,

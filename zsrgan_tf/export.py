@@ -29,7 +29,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from zsrgan_tf import models, upscaler
+from zsrgan_tf import files, models, upscaler
 
 QUANTIZATIONS = ("fp32", "fp16", "int8")
 # Input/output dtype -> signature name.
@@ -71,12 +71,20 @@ def _archive(generator, scale, spatial, grid):
 
 
 def _write_folder(path, write):
-    """Runs ``write(tmp_dir)`` then renames ``tmp_dir`` to ``path`` (which must not exist)."""
+    """Runs ``write(tmp_dir)`` then renames ``tmp_dir`` to ``path``; a folder
+    already at ``path`` is replaced only once the new one is complete."""
     parent = os.path.dirname(os.path.abspath(path))
     tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
     try:
+        os.chmod(tmp, 0o777 & ~files.umask())  # mkdtemp creates 0700
         write(tmp)
-        os.replace(tmp, path)
+        if os.path.isdir(path):  # a rename cannot replace a non-empty folder
+            old = tempfile.mkdtemp(prefix=".old-", dir=parent)
+            os.replace(path, os.path.join(old, "folder"))
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -88,7 +96,7 @@ def save_savedmodel(generator, scale, path, grid="centre"):
     Args:
       generator: a trained ``models.Generator`` (float32 or mixed policy).
       scale: its integer upscaling factor.
-      path: folder to create; must not exist.
+      path: folder to create (or replace).
       grid: the ``degrade.GRIDS`` member it was trained on.
     """
     _write_folder(path, lambda tmp: _archive(generator, scale, None, grid).write_out(
@@ -136,16 +144,7 @@ def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32",
 def save_tflite(generator, scale, path, quantization="fp32", tile=None, io="float32",
                 grid="centre"):
     """Writes ``tflite_bytes(...)`` to ``path`` atomically."""
-    content = tflite_bytes(generator, scale, quantization, tile, io, grid)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tflite", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    files.write_bytes(path, tflite_bytes(generator, scale, quantization, tile, io, grid))
 
 
 def _schema():
@@ -187,7 +186,8 @@ def flex_ops(content):
 
 
 def write_exports(generator, scale, folder, kinds, tile=256, grid="centre"):
-    """Writes the requested exports into ``folder`` (which must exist).
+    """Writes the requested exports into ``folder`` (which must exist), replacing
+    earlier ones of the same names.
 
     Args:
       generator: a trained ``models.Generator``.

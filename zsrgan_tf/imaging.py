@@ -10,11 +10,12 @@ per channel). Pillow reads and writes everything except 16-bit colour
 import dataclasses
 import io
 import os
-import tempfile
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from zsrgan_tf import files
 
 # EXIF orientation tag -> the numpy operation that makes the image upright
 # (the same transposes as Pillow's ``ImageOps.exif_transpose``).
@@ -28,6 +29,14 @@ _UPRIGHT = {
     8: lambda a: np.rot90(a, 1),
 }
 _ORIENTATION = 0x0112
+
+# What a folder of photos is scanned for: raster formats Pillow reads (not PDF,
+# EPS, FITS, HDF5, ... which Pillow also registers). A file named directly may
+# be any format Pillow opens.
+PHOTO_EXTENSIONS = (
+    ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".webp", ".bmp", ".dib",
+    ".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".jp2", ".j2k", ".jpx",
+)
 _16BIT_GREY = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
@@ -64,7 +73,7 @@ def _rawmode(im):
     """The decoder's raw mode (e.g. "RGB;16B"), read before ``load`` clears it."""
     if not im.tile:
         return ""
-    args = im.tile[0].args
+    args = im.tile[0][3]  # (codec, extents, offset, args): a plain tuple in Pillow 10
     return args[0] if isinstance(args, tuple) else str(args)
 
 
@@ -153,13 +162,6 @@ def to_float(image):
     return image.astype(np.float32)
 
 
-def umask():
-    """The process umask (read without changing it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def to_uint8(rgb):
     """float [0, 1] -> uint8 by rounding (values outside are clipped)."""
     return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
@@ -209,14 +211,4 @@ def write_png(path, rgb, alpha=None, grey=False, bits=8):
       grey: write one grey channel (the mean of ``rgb``'s channels).
       bits: 8 or 16 bits per channel.
     """
-    content = _png_bytes(np.asarray(rgb, np.float32), alpha, grey, bits)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
-    try:
-        os.chmod(tmp, 0o666 & ~umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    files.write_bytes(path, _png_bytes(np.asarray(rgb, np.float32), alpha, grey, bits))

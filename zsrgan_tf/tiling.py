@@ -12,20 +12,27 @@ This module needs only numpy and imports nothing from the package, so that
 
 import numpy as np
 
+# Smallest window side: the upscalers mirror-pad their input, which needs 2 pixels.
+MIN_WINDOW = 2
+
 
 def windows(length, core, pad, window=None):
     """Tiles along one axis: ``(core_start, core_end, win_start, win_end)``.
 
     Cores of ``core`` pixels cover ``[0, length)``. A window is its core widened
-    by ``pad`` on each side and cut at the image ends, or, when ``window`` is
-    given (fixed-size models; ``window >= core + 2 * pad`` and ``<= length``),
-    exactly ``window`` pixels placed to keep that context inside the image.
+    by ``pad`` on each side and cut at the image ends (and widened backwards to
+    ``MIN_WINDOW`` pixels: more context leaves the core unchanged), or, when
+    ``window`` is given (fixed-size models; ``window >= core + 2 * pad`` and
+    ``<= length``), exactly ``window`` pixels placed to keep that context inside
+    the image.
     """
     tiles = []
     for start in range(0, length, core):
         end = min(start + core, length)
         if window is None:
-            tiles.append((start, end, max(0, start - pad), min(length, end + pad)))
+            win_end = min(length, end + pad)
+            win_start = max(0, min(start - pad, win_end - MIN_WINDOW))
+            tiles.append((start, end, win_start, win_end))
         else:
             win_start = min(max(0, start - pad), length - window)
             tiles.append((start, end, win_start, win_start + window))
