@@ -34,7 +34,8 @@ SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_one.py"
 
 
 def _good_inputs(rgb, folder):
-    """Writes one file per input kind; returns ``{file name: description}``."""
+    """Writes one file per input kind, each with its own stem (outputs are named by
+    stem); returns ``{file name: description}``."""
     grey = np.asarray(Image.fromarray(rgb).convert("L"))
     deep = rgb.astype(np.uint16) * 257
     cases = {}
@@ -61,15 +62,15 @@ def _good_inputs(rgb, folder):
          lambda p: Image.fromarray(rgb).quantize(64).save(p, transparency=0))
     save("grey16.png", "16-bit greyscale PNG (I;16)",
          lambda p: Image.fromarray(grey.astype(np.uint16) * 257).save(p))
-    save("grey16.tif", "16-bit greyscale TIFF",
+    save("grey16_tiff.tif", "16-bit greyscale TIFF",
          lambda p: Image.fromarray(grey.astype(np.uint16) * 257).save(p))
     save("rgb48.png", "48-bit RGB PNG", lambda p: cv2.imwrite(p, deep[..., ::-1]))
-    save("rgb48.tif", "48-bit RGB TIFF", lambda p: cv2.imwrite(p, deep[..., ::-1]))
+    save("rgb48_tiff.tif", "48-bit RGB TIFF", lambda p: cv2.imwrite(p, deep[..., ::-1]))
     save("rgba64.png", "64-bit RGBA PNG", lambda p: cv2.imwrite(
         p, np.dstack([deep[..., ::-1], _gradient(rgb).astype(np.uint16) * 257])))
     save("cmyk.jpg", "CMYK JPEG", lambda p: Image.fromarray(rgb).convert("CMYK").save(p))
-    save("rgb.bmp", "BMP", lambda p: Image.fromarray(rgb).save(p))
-    save("rgb.webp", "WebP (lossy)", lambda p: Image.fromarray(rgb).save(p))
+    save("bmp.bmp", "BMP", lambda p: Image.fromarray(rgb).save(p))
+    save("webp.webp", "WebP (lossy)", lambda p: Image.fromarray(rgb).save(p))
     save("broken.jpg", "truncated JPEG (first 300 bytes), inside the folder",
          lambda p: _truncated(rgb, p, "JPEG"))
     return cases
@@ -123,6 +124,11 @@ def _bad_cases(rgb, folder):
     write("a_file", b"")
     os.makedirs(os.path.join(folder, "existing"))
     Image.fromarray(rgb).save(os.path.join(folder, "existing", "fine_x2.png"))
+    os.makedirs(os.path.join(folder, "docs"))
+    write(os.path.join("docs", "README.pdf"), b"%PDF-1.4\n")
+    os.makedirs(os.path.join(folder, "twins"))
+    for name in ("a.png", "a.jpg"):
+        Image.fromarray(rgb).save(os.path.join(folder, "twins", name))
     header = b"IHDR" + struct.pack(">IIBBBBB", 0, 5, 8, 2, 0, 0, 0)  # width 0
     zero = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + header
             + struct.pack(">I", zlib.crc32(header)) + b"\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -136,7 +142,15 @@ def _bad_cases(rgb, folder):
         ("zero-size PNG (width 0)", ["--image", write("zero.png", zero)]),
         ("image too small for x2 (100x40)", ["--image", small]),
         ("32-bit float TIFF", ["--image", os.path.join(folder, "float.tif")]),
+        ("folder holding a PDF only (Pillow registers .pdf)",
+         ["--image", os.path.join(folder, "docs")]),
+        ("folder with a.png and a.jpg (both would write a_x2)",
+         ["--image", os.path.join(folder, "twins")]),
         ("unsupported scale (--scale 5)", ["--image", fine, "--scale", "5"]),
+        ("a setting given twice (--seed 3 --settings seed=7)",
+         ["--image", fine, "--seed", "3", "--settings", "seed=7"]),
+        ("missing kernel file in --settings (kernel=nope.mat)",
+         ["--image", fine, "--settings", "kernel=nope.mat"]),
         ("output folder cannot be created (under a file)",
          ["--image", fine, "--output_dir", os.path.join(folder, "a_file", "out")]),
         ("output exists, no --overwrite",
@@ -206,6 +220,10 @@ def main(argv):
               "`--resume` it finishes with the same generator as an uninterrupted run (1e-5) "
               "and a loss log with each iteration once | "
               "`test_robustness.py::test_resume_after_kill_gives_the_uninterrupted_result` |",
+              "| run killed while writing its exports, then `--resume` | the half-written "
+              "`savedmodel/` in the partial folder is replaced once the new one is complete "
+              "(a rename cannot replace a non-empty folder) | "
+              "`test_export.py::test_folder_exports_replace_earlier_ones` |",
               "| NaN injected into the generator at iteration 7 (checkpoints every 5) | "
               "stops at iteration 7, exit 1, `training diverged (non-finite loss at iteration "
               "7); the generator of iteration 5 is kept in .../generator_last_good.keras`; no "
