@@ -96,7 +96,7 @@ def test_train_one_exports(tiny_png, tmp_path):
 def test_train_one_kernel_aware(tiny_png, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
-    from zsrgan_tf import upscaler
+    from zsrgan_tf import export, upscaler
 
     out = tmp_path / "models"
     code, stdout, stderr = _run("--image", tiny_png, "--preset", "zssr", "--kernel", "blind",
@@ -109,10 +109,12 @@ def test_train_one_kernel_aware(tiny_png, tmp_path):
     kernel = record["config"]["kernel"]
     assert kernel.startswith("gaussian:") and float(kernel.partition(":")[2]) > 0
     assert f"blind kernel estimate {kernel}" in stdout and record["config"]["ensemble"]
-    # The export is the network on the corner grid (ensemble and back-projection are not in it).
+    # The export is the network on the corner grid (ensemble and back-projection are not in
+    # it), in float32 (generator.keras keeps the run's precision: bf16 on CPUs with bf16 units).
     generator = keras.saving.load_model(run / "generator.keras")
+    assert generator.dtype_policy.name == record["execution"]["dtype_policy"]
     lr = zsrgan_tf.read_image(tiny_png)[None]
-    want = upscaler.float_upscaler(generator, 2, "corner")(lr).numpy()
+    want = upscaler.float_upscaler(export._float32(generator), 2, "corner")(lr).numpy()
     runner = Interpreter(model_path=str(run / "upscaler_fp32.tflite")).get_signature_runner()
     assert np.abs(runner(lr=lr)["output_0"] - want).max() <= 1e-5
     png = np.asarray(Image.open(out / "tiny_x2.png")) / 255.0

@@ -104,9 +104,24 @@ def test_crops_too_small_for_the_discriminator_are_refused(rng):
     model = zsrgan_tf.ZSRGAN()
     model.compile()
     batch = rng.random((2, 32, 32, 3)).astype(np.float32)
-    with pytest.raises(ValueError, match="32x32 px: the discriminator needs >= 64"):
+    with pytest.raises(ValueError, match="32x32 px: the discriminator needs crops of >= 64"):
         model.fit(tf.data.Dataset.from_tensors((batch, batch)).repeat(), steps_per_epoch=1,
                   verbose=0)
+    # Crops of varying (unknown) size: checked when the step runs.
+    model = zsrgan_tf.ZSRGAN()
+    model.compile()
+    varying = tf.data.Dataset.from_generator(
+        lambda: iter([(batch, batch)]),
+        output_signature=(tf.TensorSpec((None, None, None, 3), tf.float32),) * 2)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="needs crops of >= 64"):
+        model.fit(varying.repeat(), steps_per_epoch=1, verbose=0)
+
+
+def test_image_gan_target_at_scale_3(small_lr):
+    """The image windows are crop / scale LR pixels: 64 -> 66 at x3, not 21 x 3 = 63."""
+    config = zsrgan_tf.preset("cpu", scale=3, iterations=2, batch_size=2, gan_target="image")
+    _, history = zsrgan_tf.train_on_image(small_lr, config)
+    assert np.isfinite(history.history["l_d"]).all()
 
 
 def test_train_on_image_is_reproducible(small_lr):

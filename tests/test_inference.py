@@ -67,6 +67,22 @@ def test_back_projection_makes_sr_consistent_with_lr(kernel, rng):
     np.testing.assert_allclose(inference.back_project(hr, lr, k, 2, 3), hr, atol=1e-5)
 
 
+def test_integer_images_are_scaled_like_read_image(rng):
+    """uint8 LR images (as numpy users have them) mean the same as their float32 / 255."""
+    import zsrgan_tf
+
+    lr8 = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    lr = lr8 / np.float32(255)
+    sr = np.clip(degrade.upscale_bicubic(lr, 2).numpy(), 0, 1)
+    k = kernels.gaussian(2.0)
+    np.testing.assert_array_equal(inference.back_project(sr, lr8, k, 2, 2),
+                                  inference.back_project(sr, lr, k, 2, 2))
+    config = zsrgan_tf.preset("zssr", kernel="gaussian:2.0", back_projection=2)
+    model = zsrgan_tf.ZSRGAN.from_config_object(config)
+    np.testing.assert_array_equal(inference.upscale(model, lr8, config, tile=0),
+                                  inference.upscale(model, lr, config, tile=0))
+
+
 @pytest.mark.parametrize("kernel,subpixel", [("bicubic", False), ("gaussian:2.0", False),
                                              ("gaussian:2.0", True)],
                          ids=["centre", "corner+ensemble", "corner+ensemble+subpixel"])

@@ -75,3 +75,25 @@ def test_subpixel_generator_keras_round_trip(tmp_path, rng):
     assert loaded.block == 2
     x = rng.random((1, 34, 48, 3)).astype(np.float32)
     np.testing.assert_array_equal(loaded(x).numpy(), g(x).numpy())
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_saved_networks_reload_in_their_precision(tmp_path, rng, policy):
+    """A generator trained under a mixed policy reloads under it (not the global
+    float32) and reproduces its output; the export's float32 copy is float32 even
+    while a mixed policy is global."""
+    from zsrgan_tf import export, precision
+
+    with precision.policy_scope(policy):
+        g, d = Generator(), Discriminator(filters=8)
+    for net in (g, d):
+        net.save(tmp_path / f"{net.name}.keras")
+        loaded = keras.saving.load_model(tmp_path / f"{net.name}.keras")
+        assert loaded.dtype_policy.name == policy
+        assert loaded.get_layer("conv1").dtype_policy.name == policy
+    x = rng.random((1, 64, 64, 3)).astype(np.float32)
+    loaded = keras.saving.load_model(tmp_path / f"{g.name}.keras")
+    np.testing.assert_array_equal(loaded(x).numpy(), g(x).numpy())
+    with precision.policy_scope(policy):
+        copy = export._float32(g)
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}

@@ -103,13 +103,15 @@ def estimate_gaussian_cov(lr, scale):
     """The covariance (HR pixels^2) of the isotropic Gaussian that made ``lr``.
 
     Args:
-      lr: float array ``(H, W, 3)`` or ``(H, W)`` in [0, 1], at least 32 x 32.
+      lr: float array ``(H, W, 3)`` or ``(H, W)`` in [0, 1], at least
+        ``16 * scale`` pixels each side (smaller sons leave rings of their
+        spectrum empty).
       scale: the SR factor (2, 3 or 4): the kernel is the one of ``scale``.
 
     Returns:
       float, the covariance for ``kernels.gaussian`` / ``gaussian:COV``.
     """
-    errors = _son_errors(_grey(lr, 32), scale, 1)[:, 0]
+    errors = _son_errors(_grey(lr, 16 * scale), scale, 1)[:, 0]
     return float(_kernel_variance(_SIGMAS[int(np.argmin(errors))], scale))
 
 

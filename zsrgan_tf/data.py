@@ -183,6 +183,7 @@ def father_son_dataset(
         image itself at the target scale: an LR window of ``c / scale`` pixels
         upscaled by bicubic (on the sons' grid) to ``c x c``, batch of one. The
         discriminator of ``TrainConfig.gan_target = "image"`` judges its output.
+        Crop sides are then multiples of ``scale``.
 
     Returns:
       ``tf.data.Dataset`` of ``(son, father)``, each float32
@@ -193,7 +194,7 @@ def father_son_dataset(
     """
     if crop_multiple is None:
         crop_multiple = precision.XLA_CROP_MULTIPLE if precision.use_xla() else 1
-    if kernel is not None:
+    if kernel is not None or image_crops:  # sons or image windows of crop / scale pixels
         crop_multiple = int(np.lcm(crop_multiple, scale))
     # The smallest multiple of crop_multiple that is >= MIN_CROP; smaller fathers are
     # not sampled (at x3 with XLA, 96: a crop of 64 would round down below the minimum).

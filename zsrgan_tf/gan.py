@@ -214,10 +214,9 @@ class ZSRGAN(keras.Model):
             sr = self.generator(son, training=True)
             # The fakes D judges: the son's SR (the paper) or the image's own SR.
             fake = self.generator(image_input[0], training=True) if image_input else sr
-            known = [side for side in fake.shape[1:3] if side is not None]
-            if self.lambda_gan and known and min(known) < Discriminator.MIN_SIDE:
-                raise ValueError(f"crops of {fake.shape[1]}x{fake.shape[2]} px: the "
-                                 f"discriminator needs >= {Discriminator.MIN_SIDE}")
+            if self.lambda_gan:  # both of what D judges
+                fake = self._check_discriminator_input(fake)
+                father = self._check_discriminator_input(father)
             if self.lambda_gan:
                 # D is updated first on the same SR (detached), as in the paper's code.
                 with tape.stop_recording():
@@ -235,6 +234,22 @@ class ZSRGAN(keras.Model):
         for name, value in zip(LOSS_NAMES, (l_pix, l_percep, l_gan, l_d)):
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    @staticmethod
+    def _check_discriminator_input(images):
+        """``images``, once checked to be at least ``Discriminator.MIN_SIDE``: a
+        ValueError when the shape is static, else a runtime assertion that runs
+        before the discriminator (ignored under XLA)."""
+        message = f"the discriminator needs crops of >= {Discriminator.MIN_SIDE} px"
+        known = [side for side in images.shape[1:3] if side is not None]
+        if known and min(known) < Discriminator.MIN_SIDE:
+            raise ValueError(f"crops of {images.shape[1]}x{images.shape[2]} px: {message}")
+        if len(known) == 2:
+            return images
+        check = tf.debugging.assert_greater_equal(tf.reduce_min(tf.shape(images)[1:3]),
+                                                  Discriminator.MIN_SIDE, message=message)
+        with tf.control_dependencies([check]):
+            return tf.identity(images)
 
     def upscale(self, lr):
         """Super-resolves an LR image: bicubic x``scale`` on ``grid``, then the generator.

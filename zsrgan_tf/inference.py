@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from zsrgan_tf import blind, degrade, kernels, tiling
+from zsrgan_tf import blind, degrade, imaging, kernels, tiling
 
 # Context per tile side, LR pixels. The reach of an output pixel is 2 LR pixels
 # of bicubic, ceil(depth * block / scale) for the generator (4 for the paper's
@@ -106,7 +106,7 @@ def back_project(sr, lr, kernel, scale, iterations=10):
 
     Args:
       sr: float32 ``(scale*H, scale*W, 3)``.
-      lr: float32 ``(H, W, 3)``.
+      lr: ``(H, W, 3)``, float in [0, 1] or integers (``imaging.to_float``).
       kernel: the blur kernel ``(n, n)``, or None for bicubic.
       scale: integer factor.
       iterations: number of corrections (0 returns ``sr``).
@@ -115,7 +115,7 @@ def back_project(sr, lr, kernel, scale, iterations=10):
       float32 ``(scale*H, scale*W, 3)`` clipped to [0, 1].
     """
     sr = np.asarray(sr, np.float32)
-    lr = np.asarray(lr, np.float32)
+    lr = imaging.to_float(lr)
     for _ in range(iterations):
         if kernel is None:
             down = degrade.imresize(sr, lr.shape[:2])
@@ -160,7 +160,7 @@ def upscale(model, lr, config, tile=None, pad=None):
 
     Args:
       model: a trained ``gan.ZSRGAN`` (its ``upscale`` uses its grid).
-      lr: float32 ``(H, W, 3)`` in [0, 1].
+      lr: ``(H, W, 3)``, float in [0, 1] or integers (``imaging.to_float``).
       config: the run's ``TrainConfig`` (``ensemble``, ``back_projection``, ``kernel``).
       tile: LR core side of the tiles; None chooses by memory (``auto_tile``);
         0 is one whole-image pass.
@@ -170,6 +170,7 @@ def upscale(model, lr, config, tile=None, pad=None):
     Returns:
       float32 ``(scale*H, scale*W, 3)`` in [0, 1].
     """
+    lr = imaging.to_float(lr)
     config = blind.resolve(config, lr)
 
     kernel = kernels.parse(config.kernel)

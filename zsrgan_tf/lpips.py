@@ -49,7 +49,9 @@ class LPIPS(keras.Model):
         # [0, 1] -> [-1, 1] -> LPIPS' scaling layer.
         f0 = trunk((x0 * 2.0 - 1.0 - _SHIFT) / _SCALE)
         f1 = trunk((x1 * 2.0 - 1.0 - _SHIFT) / _SCALE)
-        normalize = UnitNormalize(name="unit_normalize")
+        # float32 whatever the policy: a sum of squared features exceeds float16's
+        # 65504 on high-contrast content (block3 reaches ~1.3e5 on a checkerboard).
+        normalize = UnitNormalize(name="unit_normalize", dtype="float32")
         terms = []
         for k, (a, b) in enumerate(zip(f0, f1)):
             weights = linear[f"NetLinLayer_{k}"]["Conv_0"]["kernel"]

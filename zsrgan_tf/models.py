@@ -2,6 +2,8 @@
 
 import keras
 
+from zsrgan_tf import precision
+
 PACKAGE = "zsrgan_tf"
 
 
@@ -33,6 +35,8 @@ class Generator(keras.Model):
       depth: number of convolutions (8 in the paper).
       block: space-to-depth block size (1: the paper's net at the output
         resolution; the SR scale: at the LR resolution).
+      dtype: Keras dtype policy of the layers (e.g. "mixed_bfloat16"); None:
+        the global policy. Saved with the model, so it reloads in its precision.
 
     Example:
       >>> g = Generator()
@@ -42,31 +46,32 @@ class Generator(keras.Model):
       TensorShape([1, 36, 52, 3])
     """
 
-    def __init__(self, filters=64, depth=8, block=1, **kwargs):
-        inputs = keras.Input((None, None, 3), name="upscaled_lr")
-        x = keras.ops.space_to_depth(inputs, block) if block > 1 else inputs
-        for i in range(depth):
-            last = i == depth - 1
-            x = keras.layers.Conv2D(
-                3 * block * block if last else filters,
-                3,
-                padding="same",
-                activation=None if last else "relu",
-                kernel_initializer="glorot_normal",
-                name=f"conv{i + 1}",
-            )(x)
-        if block > 1:
-            x = keras.ops.depth_to_space(x, block)
-        # Residual in float32 so the image path keeps full precision.
-        outputs = keras.layers.Add(name="residual", dtype="float32")([inputs, x])
-        super().__init__(inputs, outputs, **kwargs)
+    def __init__(self, filters=64, depth=8, block=1, dtype=None, **kwargs):
+        with precision.policy_scope(dtype or keras.config.dtype_policy()):
+            inputs = keras.Input((None, None, 3), name="upscaled_lr")
+            x = keras.ops.space_to_depth(inputs, block) if block > 1 else inputs
+            for i in range(depth):
+                last = i == depth - 1
+                x = keras.layers.Conv2D(
+                    3 * block * block if last else filters,
+                    3,
+                    padding="same",
+                    activation=None if last else "relu",
+                    kernel_initializer="glorot_normal",
+                    name=f"conv{i + 1}",
+                )(x)
+            if block > 1:
+                x = keras.ops.depth_to_space(x, block)
+            # Residual in float32 so the image path keeps full precision.
+            outputs = keras.layers.Add(name="residual", dtype="float32")([inputs, x])
+            super().__init__(inputs, outputs, **kwargs)
         self.filters = filters
         self.depth = depth
         self.block = block
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "filters": self.filters,
-                "depth": self.depth, "block": self.block}
+                "depth": self.depth, "block": self.block, "dtype": self.dtype_policy.name}
 
     @classmethod
     def from_config(cls, config):
@@ -94,31 +99,36 @@ class Discriminator(keras.Model):
 
     Args:
       filters: channels of the first block (64).
+      dtype: Keras dtype policy of the layers; None: the global policy (saved,
+        as for ``Generator``).
     """
 
     MIN_SIDE = 64
 
-    def __init__(self, filters=64, **kwargs):
-        inputs = keras.Input((None, None, 3), name="image")
-        x = inputs
-        for i, mult in enumerate((1, 2, 4, 8)):
-            x = keras.layers.ZeroPadding2D(1, name=f"pad{i + 1}")(x)
-            x = keras.layers.Conv2D(
-                filters * mult, 4, strides=2, use_bias=False,
-                kernel_initializer="glorot_normal", name=f"conv{i + 1}",
+    def __init__(self, filters=64, dtype=None, **kwargs):
+        with precision.policy_scope(dtype or keras.config.dtype_policy()):
+            inputs = keras.Input((None, None, 3), name="image")
+            x = inputs
+            for i, mult in enumerate((1, 2, 4, 8)):
+                x = keras.layers.ZeroPadding2D(1, name=f"pad{i + 1}")(x)
+                x = keras.layers.Conv2D(
+                    filters * mult, 4, strides=2, use_bias=False,
+                    kernel_initializer="glorot_normal", name=f"conv{i + 1}",
+                )(x)
+                # PyTorch BatchNorm2d defaults: momentum 0.1 (Keras 0.9), eps 1e-5.
+                x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5,
+                                                    name=f"bn{i + 1}")(x)
+                x = keras.layers.LeakyReLU(0.2, name=f"lrelu{i + 1}")(x)
+            outputs = keras.layers.Conv2D(
+                1, 4, use_bias=False, kernel_initializer="glorot_normal", name="logits",
+                dtype="float32",
             )(x)
-            # PyTorch BatchNorm2d defaults: momentum 0.1 (Keras 0.9), eps 1e-5.
-            x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn{i + 1}")(x)
-            x = keras.layers.LeakyReLU(0.2, name=f"lrelu{i + 1}")(x)
-        outputs = keras.layers.Conv2D(
-            1, 4, use_bias=False, kernel_initializer="glorot_normal", name="logits",
-            dtype="float32",
-        )(x)
-        super().__init__(inputs, outputs, **kwargs)
+            super().__init__(inputs, outputs, **kwargs)
         self.filters = filters
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "filters": self.filters}
+        return {"name": self.name, "trainable": self.trainable, "filters": self.filters,
+                "dtype": self.dtype_policy.name}
 
     @classmethod
     def from_config(cls, config):

@@ -5,7 +5,7 @@ import os
 import keras
 import numpy as np
 
-from zsrgan_tf import blind, degrade, kernels, precision
+from zsrgan_tf import blind, degrade, imaging, kernels, precision
 from zsrgan_tf import checkpoint as checkpoint_lib
 from zsrgan_tf.callbacks import AdaptiveLearningRate
 from zsrgan_tf.data import father_son_dataset
@@ -41,7 +41,8 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
     after the final iteration (no checkpoint selection).
 
     Args:
-      lr: the low-resolution image, array ``(H, W, 3)`` float in [0, 1].
+      lr: the low-resolution image, array ``(H, W, 3)``, float in [0, 1] or
+        integers (uint8 / uint16, scaled by ``imaging.to_float``).
       config: a ``TrainConfig``; a ``blind`` kernel is estimated from ``lr``
         (``blind.resolve``, deterministic, so a resumed run gets the same one).
       callbacks: Keras callbacks (e.g. ``callbacks.Progress``, ``LossLog``).
@@ -55,6 +56,7 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
     Returns:
       ``(model, history)``: the trained ``ZSRGAN`` and the Keras ``History``.
     """
+    lr = imaging.to_float(lr)
     config = blind.resolve(config, lr)  # a blind kernel is estimated once, here
     keras.utils.set_random_seed(config.seed)  # weight init; the sampler is seeded below
     xla = precision.use_xla() if jit_compile == "auto" else jit_compile
