@@ -214,10 +214,9 @@ class ZSRGAN(keras.Model):
             sr = self.generator(son, training=True)
             # The fakes D judges: the son's SR (the paper) or the image's own SR.
             fake = self.generator(image_input[0], training=True) if image_input else sr
-            if self.lambda_gan:  # both of what D judges
-                fake = self._check_discriminator_input(fake)
-                father = self._check_discriminator_input(father)
             if self.lambda_gan:
+                fake = self._check_discriminator_input(fake)  # both of what D judges
+                father = self._check_discriminator_input(father)
                 # D is updated first on the same SR (detached), as in the paper's code.
                 with tape.stop_recording():
                     l_d = self._discriminator_step(fake, father)

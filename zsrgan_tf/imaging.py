@@ -37,6 +37,7 @@ PHOTO_EXTENSIONS = (
     ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".webp", ".bmp", ".dib",
     ".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".jp2", ".j2k", ".jpx",
 )
+
 _16BIT_GREY = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
