@@ -156,11 +156,13 @@ def read_image(path):
 
 def to_float(image):
     """An image array as float32: integers are divided by their dtype's maximum
-    (uint8 by 255, uint16 by 65535); floats are taken to be in [0, 1] already."""
+    (uint8 by 255, uint16 by 65535); floats are taken to be in [0, 1] already.
+    A float32 array is returned as is (no copy): the entry points that call this
+    (training, inference, back-projection) may then nest without cost."""
     image = np.asarray(image)
     if np.issubdtype(image.dtype, np.integer):
         return (image / np.iinfo(image.dtype).max).astype(np.float32)
-    return image.astype(np.float32)
+    return image.astype(np.float32, copy=False)
 
 
 def to_uint8(rgb):
