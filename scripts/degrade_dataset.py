@@ -4,9 +4,12 @@
 Each ``--dataset``/HR/*.png is blurred with ``--kernel`` (mirrored borders),
 pixels 0, s, 2s, ... are kept (``degrade.blur_subsample``, the way the shared
 LR_g20_x2 files were made: ``--kernel gaussian:2.0`` reproduces them bit for
-bit) and the result is rounded to 8 bits. Written to ``--out``: ``HR/`` (copies
-of the HR files) and ``--lr_dir``/, ready for ``scripts/evaluate.py --dataset
-OUT --lr_dir NAME``. Existing files are left alone.
+bit) and the result is rounded to 8 bits. HR images are first cropped to a
+multiple of the scale (bottom and right; MZSR's "modcrop"), so that SR and HR
+have one size under both evaluation protocols. Written to ``--out``: ``HR/``
+(copies of the HR files, cropped where needed) and ``--lr_dir``/, ready for
+``scripts/evaluate.py --dataset OUT --lr_dir NAME``. Existing files are left
+alone.
 
 Example:
   python scripts/degrade_dataset.py --dataset ../shared/data/Set5 \\
@@ -30,6 +33,21 @@ flags.DEFINE_string("lr_dir", None, "Name of the LR subfolder.")
 flags.mark_flags_as_required(["dataset", "kernel", "out", "lr_dir"])
 
 
+def _copy_cropped(source, target, scale):
+    """Copies an HR image cropped to a multiple of ``scale``, whole or not at all:
+    byte for byte when no crop is needed, else re-encoded with its layout."""
+    picture = imaging.read_picture(source)
+    h, w = picture.rgb.shape[:2]
+    if h % scale == 0 and w % scale == 0:
+        shutil.copyfile(source, target + ".partial")
+        os.replace(target + ".partial", target)
+        return
+    h, w = h // scale * scale, w // scale * scale
+    alpha = None if picture.alpha is None else picture.alpha[:h, :w]
+    imaging.write_png(target, picture.rgb[:h, :w], alpha, picture.grey, picture.bits)
+    print(f"{target}: cropped to {w}x{h}, a multiple of {scale}")
+
+
 def main(argv):
     del argv
     try:
@@ -46,9 +64,8 @@ def main(argv):
     for name in sorted(n for n in os.listdir(hr_dir) if n.lower().endswith(".png")):
         hr_copy = os.path.join(FLAGS.out, "HR", name)
         lr_path = os.path.join(FLAGS.out, FLAGS.lr_dir, name)
-        if not os.path.exists(hr_copy):  # copied whole or not at all
-            shutil.copyfile(os.path.join(hr_dir, name), hr_copy + ".partial")
-            os.replace(hr_copy + ".partial", hr_copy)
+        if not os.path.exists(hr_copy):
+            _copy_cropped(os.path.join(hr_dir, name), hr_copy, FLAGS.scale)
         if not os.path.exists(lr_path):
             hr = imaging.read_image(hr_copy).astype(np.float64)
             lr = degrade.blur_subsample(hr, kernel, FLAGS.scale).numpy()

@@ -214,6 +214,7 @@ def _configure():
         if missing:
             raise ValueError(f"--names: not in {FLAGS.dataset}: {', '.join(missing)}")
         pairs = [by_name[n] for n in FLAGS.names]
+    evaluation.check_pair_sizes(pairs, config.scale)
     return config, pairs
 
 

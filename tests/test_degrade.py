@@ -120,3 +120,25 @@ def test_blur_subsample_equals_scipy_on_odd_sizes(rng):
                          for c in range(3)], -1)[::scale, ::scale]
         got = degrade.blur_subsample(tf.constant(image), kernel, scale).numpy()
         np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_unusable_kernel_files_are_kernel_errors(data_dir, tmp_path):
+    """Every way a kernel file can be unusable is one KernelError naming the file."""
+    savemat = pytest.importorskip("scipy.io").savemat
+    with open(os.path.join(data_dir, "kernels", "g20_x2_kernel.mat"), "rb") as f:
+        (tmp_path / "truncated.mat").write_bytes(f.read()[:100])
+    (tmp_path / "empty.npy").write_bytes(b"")
+    np.save(tmp_path / "text.npy", np.array(["a", "b"]))
+    savemat(tmp_path / "cell.mat", {"kernel": np.array([np.ones((3, 3)), "x"], dtype=object)})
+    # The header of a MATLAB v7.3 (HDF5) file: version 0x0200 at byte 124.
+    (tmp_path / "v73.mat").write_bytes(b"MATLAB 7.3 MAT-file".ljust(116) + bytes(8)
+                                       + b"\x00\x02IM" + bytes(384))
+    for name, message in [("truncated.mat", "cannot read the kernel"),
+                          ("empty.npy", "cannot read the kernel"),
+                          ("text.npy", "not a numeric array"),
+                          ("cell.mat", "not a numeric array"),
+                          ("v73.mat", "v7.3 files are not supported")]:
+        path = str(tmp_path / name)
+        with pytest.raises(kernels.KernelError, match=message) as caught:
+            kernels.check(path)
+        assert str(caught.value).startswith(path) and "\n" not in str(caught.value), name

@@ -97,6 +97,49 @@ def test_degraded_dataset_reproduces_g20_and_evaluates_by_lr_dir(data_dir, tmp_p
     assert record["scores"]["paper"] == pytest.approx(shared["paper"], abs=1e-4)
 
 
+def test_degraded_x3_crops_hr_and_mismatched_pairs_are_refused(data_dir, tmp_path):
+    """At x3, Set5 head (280x280) and woman (228x344) are cropped to a multiple of 3
+    before degrading, so evaluate.py can score them; an LR made from an uncropped HR
+    is refused in one line before anything is trained or written."""
+    import numpy as np
+
+    made = tmp_path / "Set5"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, "scripts", "degrade_dataset.py"), "--dataset",
+         os.path.join(data_dir, "Set5"), "--kernel", "gaussian:2.0", "--scale", "3", "--out",
+         str(made), "--lr_dir", "LR_x3"], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    for name, size in [("head", (279, 279)), ("woman", (342, 228)), ("baby", (510, 510))]:
+        hr = zsrgan_tf.imaging.read_image(str(made / "HR" / f"{name}.png"))
+        lr = zsrgan_tf.imaging.read_image(str(made / "LR_x3" / f"{name}.png"))
+        assert hr.shape[:2] == size and lr.shape[:2] == (size[0] // 3, size[1] // 3), name
+        original = zsrgan_tf.imaging.read_image(os.path.join(data_dir, "Set5", "HR", f"{name}.png"))
+        np.testing.assert_array_equal(hr, original[: size[0], : size[1]])
+    base = [sys.executable, SCRIPT, "--dataset", str(made), "--lr_dir", "LR_x3", "--method",
+            "bicubic", "--settings", "scale=3", "--out", str(tmp_path / "out"), "--images_dir",
+            str(tmp_path / "img"), "--checkpoint_dir", str(tmp_path / "ck")]
+    proc = subprocess.run(base + ["--names", "head"], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((tmp_path / "out" / "per_image" / "head.json").read_text())
+    assert 20 < record["scores"]["paper"]["psnr_rgb"] < 40
+
+    # An LR made from the uncropped woman (344 rows): pixels 0, 3, ..., 342 give 115 rows.
+    original = os.path.join(data_dir, "Set5", "HR", "woman.png")
+    lr = zsrgan_tf.degrade.blur_subsample(
+        zsrgan_tf.imaging.read_image(original).astype(np.float64),
+        zsrgan_tf.kernels.parse("gaussian:2.0"), 3).numpy()
+    zsrgan_tf.imaging.write_png(str(made / "LR_x3" / "woman.png"), lr)
+    proc = subprocess.run(base + ["--names", "woman", "--out", str(tmp_path / "out2")],
+                          capture_output=True, text=True, timeout=300, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and lines[-1].startswith("error: "), proc.stderr
+    assert lines[-1].endswith("woman.png: 76x115 LR at x3 is 228x345, but "
+                              f"{made / 'HR' / 'woman.png'} cropped to a multiple of 3 is "
+                              "228x342 (crop HR to a multiple of the scale before degrading it)")
+    assert not (tmp_path / "out2").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "/nonexistent"], "/nonexistent/HR: no such folder"),
     (["--kernel", "gaussian:0"], "gaussian:0"),

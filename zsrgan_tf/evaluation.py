@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from zsrgan_tf import blind, degrade, inference, metrics, train
+from zsrgan_tf import blind, degrade, imaging, inference, metrics, train
 from zsrgan_tf import callbacks as callbacks_lib
 
 METHODS = ("bicubic", "zssr", "zsrgan")
@@ -113,6 +113,25 @@ def score(sr, hr, scale, lpips_model=None):
         pair = [np.asarray(sr, np.float32)[None], np.asarray(hr_crop, np.float32)[None]]
         result["lpips"] = float(lpips_model(pair).numpy()[0])
     return result
+
+
+def check_pair_sizes(pairs, scale):
+    """Raises ValueError (one line naming the files) unless every LR image times
+    ``scale`` is its HR image cropped to a multiple of ``scale``: the size the
+    ``mzsr`` protocol compares, known before any training.
+
+    Args:
+      pairs: ``[(name, lr_path, hr_path)]`` as from ``dataset_pairs``.
+    """
+    for _, lr_path, hr_path in pairs:
+        lr = imaging.read_image(lr_path).shape[:2]
+        hr = imaging.read_image(hr_path).shape[:2]
+        want = (hr[0] // scale * scale, hr[1] // scale * scale)
+        if (lr[0] * scale, lr[1] * scale) != want:
+            raise ValueError(
+                f"{lr_path}: {lr[1]}x{lr[0]} LR at x{scale} is {lr[1] * scale}x{lr[0] * scale}, "
+                f"but {hr_path} cropped to a multiple of {scale} is {want[1]}x{want[0]} "
+                "(crop HR to a multiple of the scale before degrading it)")
 
 
 def dataset_pairs(folder, lr_subdir=G20_LR_DIR):

@@ -88,8 +88,10 @@ def angle_gap(a, b):
 
 
 def _check(kernel, name):
-    kernel = np.asarray(kernel, np.float64)
-    kernel = np.squeeze(kernel)
+    try:
+        kernel = np.squeeze(np.asarray(kernel, np.float64))
+    except (TypeError, ValueError):  # strings, cells, structs
+        raise KernelError(f"{name}: the kernel is not a numeric array") from None
     if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
         raise KernelError(f"{name}: a kernel must be a square 2-D array of odd side, "
                           f"got shape {kernel.shape}")
@@ -113,10 +115,14 @@ def _load_file(path):
                 if key in variables:
                     return variables[key]
             raise KernelError(f"{path}: no variable 'kernel' or 'Kernel' in the .mat file")
-    except (OSError, ValueError) as e:
-        if isinstance(e, KernelError):
-            raise
-        raise KernelError(f"{path}: cannot read the kernel ({e})") from None
+    except KernelError:
+        raise
+    except NotImplementedError:  # scipy's answer to MATLAB v7.3 (HDF5) files
+        raise KernelError(f"{path}: MATLAB v7.3 files are not supported; "
+                          "save with -v7 or as .npy") from None
+    except Exception as e:  # noqa: BLE001 -- numpy/scipy raise many types for bad files
+        # (EOFError for an empty .npy, NotImplementedError for MATLAB v7.3, MatReadError...)
+        raise KernelError(f"{path}: cannot read the kernel ({type(e).__name__}: {e})") from None
     raise KernelError(f"{path}: kernel files must be .npy or .mat")
 
 
