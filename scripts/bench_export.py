@@ -42,6 +42,8 @@ flags.DEFINE_string("hr", None, "Optional HR image for PSNR-Y.")
 flags.DEFINE_string("generator", None, "A generator.keras to export (default: train one).")
 flags.DEFINE_string("preset", "cpu", "Preset for the generator trained here.")
 flags.DEFINE_integer("iterations", 600, "Iterations for the generator trained here.")
+flags.DEFINE_integer("scale", 2, "SR factor of the generator trained here, or of a "
+                     "--generator without its run's config.json (which gives scale and grid).")
 flags.DEFINE_integer("tile", 256, "Input side of the fixed-size files.")
 flags.DEFINE_integer("repeats", 10, "Timed LiteRT calls per variant.")
 flags.DEFINE_integer("threads", os.cpu_count(), "LiteRT CPU threads.")
@@ -66,21 +68,26 @@ def main(argv):
     if FLAGS.generator:
         generator = keras.saving.load_model(FLAGS.generator)
         source = f"loaded from {FLAGS.generator}"
+        config = zsrgan_tf.TrainConfig(scale=FLAGS.scale)  # bicubic sons: the centre grid
         run_record = os.path.join(os.path.dirname(FLAGS.generator), "config.json")
         if os.path.exists(run_record):  # written by scripts/train_one.py
             with open(run_record) as f:
                 run = json.load(f)
+            config = zsrgan_tf.TrainConfig(**run["config"])
             source = (f"trained by train_one.py on {os.path.basename(run['input']['path'])}: "
-                      f"preset {run['preset']}, {run['config']['iterations']} iterations, "
-                      f"seed {run['config']['seed']}")
+                      f"preset {run['preset']}, {config.iterations} iterations, "
+                      f"seed {config.seed}")
     else:
-        config = zsrgan_tf.preset(FLAGS.preset, iterations=FLAGS.iterations)
+        config = zsrgan_tf.preset(FLAGS.preset, iterations=FLAGS.iterations, scale=FLAGS.scale)
         generator = zsrgan_tf.train_on_image(lr, config)[0].generator
         source = f"trained here: preset {FLAGS.preset}, {FLAGS.iterations} iterations, seed 0"
-    scale = 2
+    scale, grid = config.scale, config.grid
+    source += f", x{scale}, {grid} grid, trained in {generator.dtype_policy.name}"
+    # Exports run in float32 (a bf16 generator is copied), and so does the Keras reference.
+    generator = export.float32_copy(generator)
     hr = zsrgan_tf.read_image(FLAGS.hr) if FLAGS.hr else None
     x = lr[None]
-    reference = upscaler.float_upscaler(generator, scale)(x).numpy()
+    reference = upscaler.float_upscaler(generator, scale, grid)(x).numpy()
     rows = []
     keras_psnr = metrics.psnr(reference[0], hr, "mzsr", scale) if hr is not None else None
     tile_x = np.ascontiguousarray(x[:, : FLAGS.tile, : FLAGS.tile])
@@ -88,7 +95,7 @@ def main(argv):
         for quantization in export.QUANTIZATIONS:
             for tile in (None, FLAGS.tile):
                 path = os.path.join(tmp, "m.tflite")
-                export.save_tflite(generator, scale, path, quantization, tile)
+                export.save_tflite(generator, scale, path, quantization, tile, grid=grid)
                 interpreter = Interpreter(model_path=path, num_threads=FLAGS.threads)
                 runner = interpreter.get_signature_runner("serve")
                 row = {"weights": quantization,
@@ -113,7 +120,7 @@ def main(argv):
                 print(row, flush=True)
     t0 = time.perf_counter()
     for _ in range(3):
-        upscaler.float_upscaler(generator, scale)(x)
+        upscaler.float_upscaler(generator, scale, grid)(x)
     keras_ms = (time.perf_counter() - t0) / 3 * 1e3
     record = {"machine": report.machine(), "generator": source, "image": FLAGS.image,
               "threads": FLAGS.threads, "repeats": FLAGS.repeats, "keras_psnr_y_mzsr": keras_psnr,

@@ -34,7 +34,7 @@ import tensorflow as tf
 from absl import app, flags
 
 import zsrgan_tf
-from zsrgan_tf import flops, precision, report
+from zsrgan_tf import blind, flops, precision, report, train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("image", None, "Input LR image.")
@@ -62,12 +62,10 @@ class IterationClock(keras.callbacks.Callback):
         self.times.append(time.perf_counter())
 
 
-def pipeline_ms_per_batch(lr, config, batches=100):
-    """Time per batch of the father/son pipeline alone (after 10 warm-up batches)."""
-    dataset = zsrgan_tf.father_son_dataset(
-        lr, scale=config.scale, crop_size=config.crop_size, batch_size=config.batch_size,
-        noise_sigma=config.noise_sigma, seed=config.seed,
-    )
+def pipeline_ms_per_batch(lr, config, xla, block, batches=100):
+    """Time per batch of the father/son pipeline a row trains on, alone (after 10
+    warm-up batches)."""
+    dataset = train.training_dataset(lr, blind.resolve(config, lr), xla, block)
     iterator = iter(dataset)
     for _ in range(10):
         next(iterator)
@@ -103,7 +101,8 @@ def measure_row(spec, lr):
         "flops_per_it": work["per_iteration"],
         "flops_forward_per_image": {k: work[k] for k in ("generator", "vgg", "discriminator")},
         "gflops_per_s": round(work["per_iteration"] / median / 1e9, 1),
-        "pipeline_ms_per_batch": round(pipeline_ms_per_batch(lr, config), 1),
+        "pipeline_ms_per_batch": round(
+            pipeline_ms_per_batch(lr, config, model.jit_compile, model.generator.block), 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "train_step_traces": model.train_step_traces,
         "wall_s_measured": round(wall, 1),

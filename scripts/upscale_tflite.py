@@ -12,8 +12,11 @@ in [0, 1], or ``serve_uint8``). Dynamic-size models take the image in tiles of
 ``--tile`` LR pixels; fixed-size models (``*_tileN.tflite``) in tiles of their
 input size. Each tile is cut with ``--tile_pad`` pixels of context, and only its
 centre is kept, so the result equals one whole-image pass as long as the pad
-covers the network's reach (2 LR pixels of bicubic plus ``ceil(depth / scale)``
-for the generator: 6 for the paper's net at x2). Tiles end at the image
+covers the network's reach: 2 LR pixels of bicubic plus ``ceil(depth * block /
+scale)`` for the generator (``block`` = scale for the sub-pixel one, else 1),
+plus 1 on the corner grid: 7 for the paper's net at x2, 11 for the sub-pixel
+one. The file does not record its generator; the default 16 covers the presets'
+and generators up to depth 13 in sub-pixel form (26 otherwise at x2). Tiles end at the image
 border where the image ends, so borders are handled as in a whole-image pass.
 An image smaller than a fixed model's input is mirrored up to that size; its
 right and bottom edges then differ from a whole-image pass within the reach.

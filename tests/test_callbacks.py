@@ -18,6 +18,31 @@ def test_divergence_guard_stops_at_first_non_finite():
     assert guard.diverged_at == 2 and guard.model.stop_training
 
 
+def test_loss_log_resumes_under_the_files_header(tmp_path):
+    """A resumed run keeps rows up to its checkpoint and appends under the file's
+    columns (a run started by a version that logged fewer losses stays readable)."""
+    import csv
+    import keras
+
+    class Model:
+        g_optimizer = keras.optimizers.Adam(1e-3)
+
+    path = tmp_path / "losses.csv"
+    path.write_text("iteration,seconds,g_lr,l_d,l_g_pix\n1,0.5,0.001,0.7,0.1\n"
+                    "2,1.0,0.001,0.6,0.09\n3,1.5,0.001,0.5,0.08\n")
+    log = callbacks.LossLog(str(path))
+    log.set_model(Model())
+    log.on_train_begin()
+    log.on_epoch_begin(2)  # resumed at iteration 3 (checkpoint after 2)
+    log.on_epoch_end(2, {"l_d": 0.4, "l_g_pix": 0.07, "loss": 0.2})
+    log.on_train_end()
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["iteration"] for r in rows] == ["1", "2", "3"]
+    assert list(rows[0]) == ["iteration", "seconds", "g_lr", "l_d", "l_g_pix"]
+    assert (rows[2]["l_d"], rows[2]["l_g_pix"]) == ("0.4", "0.07")
+
+
 class _FakeRun:
     """A model whose generator reproduces its target up to a chosen squared error."""
 

@@ -114,7 +114,7 @@ def test_train_one_kernel_aware(tiny_png, tmp_path):
     generator = keras.saving.load_model(run / "generator.keras")
     assert generator.dtype_policy.name == record["execution"]["dtype_policy"]
     lr = zsrgan_tf.read_image(tiny_png)[None]
-    want = upscaler.float_upscaler(export._float32(generator), 2, "corner")(lr).numpy()
+    want = upscaler.float_upscaler(export.float32_copy(generator), 2, "corner")(lr).numpy()
     runner = Interpreter(model_path=str(run / "upscaler_fp32.tflite")).get_signature_runner()
     assert np.abs(runner(lr=lr)["output_0"] - want).max() <= 1e-5
     png = np.asarray(Image.open(out / "tiny_x2.png")) / 255.0
@@ -173,7 +173,10 @@ def test_image_too_small_for_anisotropic_estimate_is_one_line_exit_2(tmp_path):
         (["--iterations", "0"], "error: --preset fast --iterations 0: iterations, batch_size "
          "and lr_halve_every must be >= 1"),
         (["--no_such_flag"], "error: Unknown command line flag 'no_such_flag'"),
-        (["--export", "tflite,onnx"], "error: --export onnx: choose from savedmodel, tflite"),
+        (["--export", "tflite,onnx"],
+         "error: --export tflite,onnx: unknown export kinds onnx; choose from savedmodel, tflite"),
+        (["--export", "savedmodel,uint8"], "error: --export savedmodel,uint8: uint8 makes "
+         "uint8-I/O copies of the TFLite files: add tflite, fp16 or int8"),
         (["--kernel", "gaussian:wide"],
          "error: gaussian:wide: expected gaussian:COV or gaussian:MAJOR,MINOR,ANGLE with numbers"),
         (["--kernel", "nope.mat"], "error: nope.mat: no such kernel file"),
@@ -183,7 +186,7 @@ def test_image_too_small_for_anisotropic_estimate_is_one_line_exit_2(tmp_path):
          "error: --settings 'adaptive_lr=yes': adaptive_lr=yes: expected True or False"),
     ],
     ids=["scale-5", "scale-text", "preset", "seed", "settings-seed", "seed-twice", "iterations",
-         "unknown-flag", "export", "kernel-spec", "kernel-file", "settings-kernel-file",
+         "unknown-flag", "export", "export-uint8", "kernel-spec", "kernel-file", "settings-kernel-file",
          "settings-key", "settings-value"],
 )
 def test_bad_flags_are_one_line_exit_2(tiny_png, tmp_path, args, message):

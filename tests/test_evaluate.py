@@ -33,7 +33,7 @@ def test_zsrgan_one_image_few_iterations_and_resume(data_dir, tmp_path):
     record = json.loads((out / "per_image" / "baby.json").read_text())
     assert set(record["scores"]) == {"mzsr", "paper", "lpips"}
     assert 25 < record["scores"]["mzsr"]["psnr_y"] < 40 and 0 < record["scores"]["lpips"] < 1
-    assert set(record["final_losses"]) == {"l_d", "l_g_gan", "l_g_percep", "l_g_pix"}
+    assert set(record["final_losses"]) == {"loss", "l_d", "l_g_gan", "l_g_percep", "l_g_pix"}
     summary = json.loads((out / "summary.json").read_text())
     assert summary["images_done"] == summary["images_total"] == 1
     assert summary["config"]["iterations"] == 2 and summary["protocols"]["psnr_y_mzsr"] == "mzsr"

@@ -231,3 +231,23 @@ def test_subpixel_generator_exports_with_builtin_ops(tmp_path):
             x = _lr(shape)
             want = upscaler.float_upscaler(generator, 2, "corner")(x).numpy()
             assert np.abs(_run_tflite(str(path), x) - want).max() <= 1e-5
+
+
+@pytest.mark.parametrize("scale", [3, 4])
+def test_tflite_matches_keras_at_scales_3_and_4(scale, tmp_path):
+    """DEPTH_TO_SPACE with blocks 3 and 4 and the 3x3 / 4x4-phase bicubic kernels convert
+    to builtin ops and match Keras on both grids; int8 (which quantises the bicubic's
+    input too at these scales) stays within a few grey levels."""
+    tf.keras.utils.set_random_seed(scale)
+    generator = models.Generator(filters=8, depth=3)
+    x = _lr((19, 22), seed=scale)
+    for grid in degrade.GRIDS:
+        want = upscaler.float_upscaler(generator, scale, grid)(x).numpy()
+        assert want.shape == (1, 19 * scale, 22 * scale, 3)
+        for quantization, tolerance in (("fp32", 1e-5), ("int8", 4 / 255)):
+            content = export.tflite_bytes(generator, scale, quantization, grid=grid)
+            assert export.flex_ops(content) == []
+            path = tmp_path / f"x{scale}_{grid}_{quantization}.tflite"
+            path.write_bytes(content)
+            error = np.abs(_run_tflite(str(path), x) - want).max()
+            assert error <= tolerance, (grid, quantization, error)

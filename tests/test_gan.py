@@ -44,6 +44,36 @@ def test_fit_updates_both_networks_and_reports_losses(small_lr):
     assert sr.min() >= 0.0 and sr.max() <= 1.0
 
 
+def test_keras_callbacks_validation_and_evaluate(small_lr):
+    """What a Keras user reaches for works: ``loss`` is the generator's objective
+    (TerminateOnNaN stops a diverged run), validation and ``evaluate`` report the
+    training losses without updating anything, and a learning-rate callback that
+    would set ``model.optimizer`` fails instead of changing an unused optimiser."""
+    keras.utils.set_random_seed(0)
+    model = zsrgan_tf.ZSRGAN(gan_warmup=0)
+    model.compile()
+    dataset = zsrgan_tf.father_son_dataset(small_lr, crop_size=64, batch_size=2, seed=0)
+    history = model.fit(dataset, steps_per_epoch=1, epochs=2, verbose=0,
+                        validation_data=dataset, validation_steps=1)
+    logs = {k: v[-1] for k, v in history.history.items()}
+    assert set(logs) == set(gan.LOSS_NAMES) | {f"val_{k}" for k in gan.LOSS_NAMES}
+    assert logs["loss"] == pytest.approx(
+        logs["l_g_pix"] + logs["l_g_percep"] + logs["l_g_gan"], rel=1e-5)
+    weights = _weights(model)
+    scores = model.evaluate(dataset, steps=2, verbose=0, return_dict=True)
+    assert set(scores) == set(gan.LOSS_NAMES) and all(np.isfinite(list(scores.values())))
+    assert all(np.array_equal(a, b) for a, b in zip(weights, _weights(model)))
+    assert int(model.g_optimizer.iterations) == 2
+
+    nan = tf.data.Dataset.from_tensors((tf.fill((1, 64, 64, 3), np.nan),) * 2).repeat()
+    history = model.fit(nan, steps_per_epoch=1, epochs=3, verbose=0,
+                        callbacks=[keras.callbacks.TerminateOnNaN()])
+    assert len(history.history["loss"]) == 1
+    with pytest.raises((AttributeError, ValueError)):
+        model.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0,
+                  callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-6)])
+
+
 def test_pixel_only_trains_no_discriminator(small_lr):
     model = zsrgan_tf.ZSRGAN(lambda_percep=0.0, lambda_gan=0.0)
     model.compile()

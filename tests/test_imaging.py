@@ -79,6 +79,35 @@ def test_16_bit_grey(tmp_path, rng, suffix):
     np.testing.assert_array_equal(np.asarray(Image.open(out)), grey)
 
 
+def _png_grey_alpha_16(path, grey, alpha):
+    """A 16-bit grey + alpha PNG (colour type 4), which neither Pillow nor OpenCV writes."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    h, w = grey.shape
+    rows = np.stack([grey, alpha], -1).astype(">u2").reshape(h, -1)
+    raw = b"".join(b"\x00" + row.tobytes() for row in rows)  # filter 0 per row
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 4, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_16_bit_grey_with_alpha_stays_grey(tmp_path, rng):
+    grey = rng.integers(0, 65536, SIZE, np.uint16)
+    alpha = rng.integers(0, 65536, SIZE, np.uint16)
+    path = str(tmp_path / "la16.png")
+    _png_grey_alpha_16(path, grey, alpha)
+    picture = imaging.read_picture(path)
+    assert (picture.grey, picture.bits, picture.mode) == (True, 16, "LA;16")
+    for channel in range(3):
+        np.testing.assert_array_equal(imaging.to_uint16(picture.rgb[..., channel]), grey)
+    np.testing.assert_array_equal(imaging.to_uint16(picture.alpha), alpha)
+
+
 @pytest.mark.parametrize("mode", ["L", "1", "LA"])
 def test_greyscale_stays_greyscale(tmp_path, rgb8, mode):
     image = Image.fromarray(rgb8).convert(mode)

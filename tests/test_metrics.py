@@ -20,6 +20,28 @@ def test_identical_images_and_known_offset(rng):
     assert metrics.psnr(sr, hr, "paper") == pytest.approx(10 * np.log10(255**2 / 100))
 
 
+def test_paper_protocol_is_unrounded_rgb_with_scikit_image_ssim(rng):
+    """``paper``: no rounding (a 0.3-level offset counts), and SSIM as scikit-image's
+    defaults define it, computed here window by window: 7x7 uniform windows inside
+    the image, sample (N - 1) variances, K1 = 0.01, K2 = 0.03, range 255, the mean
+    over windows and channels."""
+    flat = np.full((12, 13, 3), 0.5)
+    assert metrics.psnr(flat + 0.3 / 255, flat, "paper") == pytest.approx(20 * np.log10(255 / 0.3))
+    hr = rng.random((12, 13, 3))
+    sr = np.clip(hr + rng.normal(0, 0.1, hr.shape), 0, 1)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    scores = []
+    for c in range(3):
+        a, b = sr[..., c] * 255, hr[..., c] * 255
+        for i in range(12 - 6):
+            for j in range(13 - 6):
+                x, y = a[i : i + 7, j : j + 7].ravel(), b[i : i + 7, j : j + 7].ravel()
+                cov = np.cov(x, y)  # ddof 1
+                scores.append((2 * x.mean() * y.mean() + c1) * (2 * cov[0, 1] + c2)
+                              / ((x.mean() ** 2 + y.mean() ** 2 + c1) * (cov[0, 0] + cov[1, 1] + c2)))
+    assert metrics.ssim(sr, hr, "paper") == pytest.approx(np.mean(scores), abs=1e-12)
+
+
 def test_y_is_matlab_bt601():
     assert metrics.rgb_to_y(np.array([0.0, 0.0, 0.0])) == pytest.approx(16.0)
     assert metrics.rgb_to_y(np.array([1.0, 1.0, 1.0])) == pytest.approx(235.0)

@@ -95,5 +95,5 @@ def test_saved_networks_reload_in_their_precision(tmp_path, rng, policy):
     loaded = keras.saving.load_model(tmp_path / f"{g.name}.keras")
     np.testing.assert_array_equal(loaded(x).numpy(), g(x).numpy())
     with precision.policy_scope(policy):
-        copy = export._float32(g)
+        copy = export.float32_copy(g)
     assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}

@@ -76,12 +76,50 @@ def test_iteration_flops_paper_preset():
     assert 4.5e11 < work["per_iteration"] < 5e11
 
 
-def test_xla_path_on_cpu_rounds_crops(baby_lr):
-    """XLA (the GPU default) compiles and trains here too; crops are multiples of 16."""
+def test_gpu_default_on_cpu_rounds_crops(baby_lr):
+    """The GPU default (mixed_float16, loss scaling, XLA) compiles and trains here
+    too; XLA's crops are multiples of 16."""
     lr = baby_lr[:90, :100]
-    config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, crop_size=128)
+    config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, crop_size=128,
+                              precision="mixed_float16")
     model, history = zsrgan_tf.train_on_image(lr, config, jit_compile=True)
-    assert model.jit_compile and all(np.isfinite(v[-1]) for v in history.history.values())
+    assert model.jit_compile and type(model.g_optimizer).__name__ == "LossScaleOptimizer"
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
     sides = {b[0].shape[1] for b in zsrgan_tf.father_son_dataset(
         lr, crop_size=128, crop_multiple=16, seed=0).take(30)}
     assert sides <= {64, 80} and 80 in sides
+
+
+def test_loss_scaling_is_live(rng):
+    """Under mixed_float16 the loss is scaled: a scale of 2**60 overflows float16
+    gradients, so the step is skipped and the scale halved (Keras' dynamic rule)."""
+    import tensorflow as tf
+
+    x = rng.random((1, 64, 64, 3)).astype(np.float32)
+    dataset = tf.data.Dataset.from_tensors((x, x * 0.9)).repeat()
+    with precision.policy_scope("mixed_float16"):
+        model = zsrgan_tf.ZSRGAN(lambda_percep=0.0, lambda_gan=0.0,
+                                 generator=zsrgan_tf.Generator(8, 2))
+    model.compile()
+    model.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0)
+    assert int(model.g_optimizer.iterations) == 1
+    model.g_optimizer.dynamic_scale.assign(2.0**60)
+    model.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0)
+    assert int(model.g_optimizer.iterations) == 1  # skipped
+    assert float(model.g_optimizer.dynamic_scale) == 2.0**59
+
+
+def test_reloaded_zsrgan_keeps_the_precision_of_every_network(tmp_path, rng):
+    import keras
+
+    with precision.policy_scope("mixed_bfloat16"):
+        model = zsrgan_tf.ZSRGAN(generator=zsrgan_tf.Generator(8, 2))
+    x = rng.random((1, 32, 32, 3)).astype(np.float32)
+    want = model(x).numpy()  # the generator on the float32 image, as in training
+    np.testing.assert_array_equal(want, model.generator(x).numpy())
+    model.save(tmp_path / "zsrgan.keras")
+    loaded = keras.saving.load_model(tmp_path / "zsrgan.keras")
+    for network in (loaded.generator, loaded.discriminator, loaded.vgg):
+        first = next(x for x in network.layers if isinstance(x, keras.layers.Conv2D))
+        assert first.compute_dtype == "bfloat16", network.name
+    np.testing.assert_array_equal(loaded(x).numpy(), want)

@@ -27,9 +27,10 @@ class LossLog(keras.callbacks.Callback):
     started training, the generator's learning rate used in that iteration, losses.
 
     A resumed run (first iteration k + 1 > 1) keeps the file's rows up to
-    iteration k and appends; rows of iterations after the last checkpoint,
-    which the resumed run repeats, are dropped. Every row is flushed, so a
-    killed run keeps its log.
+    iteration k and appends under the file's header (a loss the header lacks
+    is left out, one it has but the logs lack is empty); rows of iterations
+    after the last checkpoint, which the resumed run repeats, are dropped.
+    Every row is flushed, so a killed run keeps its log.
 
     Args:
       path: the CSV file.
@@ -38,7 +39,7 @@ class LossLog(keras.callbacks.Callback):
     def __init__(self, path):
         super().__init__()
         self.path = path
-        self.file = self.writer = self.start = None
+        self.file = self.writer = self.start = self.columns = None
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
@@ -52,6 +53,8 @@ class LossLog(keras.callbacks.Callback):
         self.file = open(self.path, "w", newline="")
         self.writer = csv.writer(self.file)
         self.writer.writerows(rows)
+        if rows:
+            self.columns = rows[0][3:]
         return bool(rows)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -60,10 +63,11 @@ class LossLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
         if self.writer is None and not self._open(epoch + 1):
-            self.writer.writerow(["iteration", "seconds", "g_lr", *sorted(logs)])
+            self.columns = sorted(logs)
+            self.writer.writerow(["iteration", "seconds", "g_lr", *self.columns])
         self.writer.writerow(
             [epoch + 1, f"{time.perf_counter() - self.start:.3f}", f"{self.lr:.6g}"]
-            + [f"{float(logs[k]):.6g}" for k in sorted(logs)]
+            + [f"{float(logs[k]):.6g}" if k in logs else "" for k in self.columns]
         )
         self.file.flush()
 

@@ -345,9 +345,10 @@ def _summary(results):
 
 
 def _config_from_flags():
-    unknown = sorted(set(FLAGS.export) - set(export.KINDS))
-    if unknown:
-        raise UsageError(f"--export {','.join(unknown)}: choose from {', '.join(export.KINDS)}")
+    try:
+        export.check_kinds(FLAGS.export)
+    except ValueError as e:
+        raise UsageError(f"--export {','.join(FLAGS.export)}: {e}") from None
     for name in ("export_tile", "tile_pad"):
         if (getattr(FLAGS, name) or 0) < 0:
             raise UsageError(f"--{name} {getattr(FLAGS, name)}: must be >= 0")

@@ -57,7 +57,8 @@ class TrainConfig:
       d_filters: the discriminator's first-layer channels, doubled at each of
         its 4 layers (the paper: 64; ``models.Discriminator``).
       vgg_normalize: feed VGG ImageNet-normalised RGB (True; the torchvision
-        weights expect it) or the paper code's un-normalised input (False).
+        weights expect it) or un-normalised RGB in [0, 1] (False; the paper's
+        code fed BGR in [-1, 1], see the README's departures).
       kernel: how sons are made (``kernels.parse``): "bicubic" (the paper:
         MATLAB bicubic down and up), "gaussian:COV" or a kernel file (blur
         with it and keep pixels 0, s, 2s, ...: kernel-aware sons, on the

@@ -15,7 +15,8 @@ Formats:
 - LiteRT/TFLite (file), one signature (``serve`` or ``serve_uint8``: the
   converter keeps only one per file), TFLite builtin ops only (conversion fails otherwise, and
   ``flex_ops`` re-checks the file), weights ``fp32``, ``fp16`` (weights stored
-  as float16) or ``int8`` (dynamic-range: int8 weights, float activations), and
+  as float16) or ``int8`` (dynamic-range: int8 weights, activations quantised
+  on the fly; float input and output), and
   either dynamic H x W (resize the input tensor before each call) or a fixed
   ``(1, tile, tile, 3)`` input for GPU delegates, which want static shapes.
 
@@ -44,7 +45,18 @@ class ExportError(Exception):
 KINDS = ("savedmodel", "tflite", "fp16", "int8", "uint8")
 
 
-def _float32(generator):
+def check_kinds(kinds):
+    """Raises ValueError (one line) for export kinds ``write_exports`` cannot honour:
+    unknown ones, or ``uint8`` without a TFLite file for it to copy."""
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown export kinds {','.join(unknown)}; choose from {', '.join(KINDS)}")
+    if "uint8" in kinds and not {"tflite", "fp16", "int8"} & set(kinds):
+        raise ValueError("uint8 makes uint8-I/O copies of the TFLite files: "
+                         "add tflite, fp16 or int8")
+
+
+def float32_copy(generator):
     """``generator`` itself if float32, else a float32 copy (exports run in float32)."""
     if generator.dtype_policy.name == "float32":
         return generator
@@ -55,7 +67,7 @@ def _float32(generator):
 
 def _archive(generator, scale, spatial, grid):
     """A Keras ExportArchive with both signatures; ``spatial`` is None or a tile side."""
-    generator = _float32(generator)
+    generator = float32_copy(generator)
     models = {IO_TYPES["float32"]: upscaler.float_upscaler(generator, scale, grid),
               IO_TYPES["uint8"]: upscaler.uint8_upscaler(generator, scale, grid)}
     batch = None if spatial is None else 1
@@ -203,9 +215,7 @@ def write_exports(generator, scale, folder, kinds, tile=256, grid="centre"):
     Returns:
       The written paths, in order.
     """
-    unknown = set(kinds) - set(KINDS)
-    if unknown:
-        raise ValueError(f"unknown export kinds {sorted(unknown)}; choose from {KINDS}")
+    check_kinds(kinds)
     written = []
     if "savedmodel" in kinds:
         written.append(os.path.join(folder, "savedmodel"))

@@ -4,11 +4,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zsrgan_tf import degrade, imaging, losses, lpips, vgg
+from zsrgan_tf import degrade, imaging, losses, lpips, precision, vgg
 from zsrgan_tf.config import TrainConfig
 from zsrgan_tf.models import PACKAGE, Discriminator, Generator
 
-LOSS_NAMES = ("l_g_pix", "l_g_percep", "l_g_gan", "l_d")
+# "loss" is the generator's weighted objective (0-weighted terms during the warm-up):
+# the key Keras' own callbacks (TerminateOnNaN, EarlyStopping) read.
+LOSS_NAMES = ("loss", "l_g_pix", "l_g_percep", "l_g_gan", "l_d")
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -63,6 +65,9 @@ class ZSRGAN(keras.Model):
     ``lambda_pix * L_Rec + lambda_percep * L1(VGG(SR), VGG(HR)) + lambda_gan * BCE(D(SR), 1)``
     with the updated discriminator (paper eq. 4-5). A zero weight skips its
     network: ``lambda_gan=0`` trains no discriminator (the paper's ZSSR baseline).
+    Logs: ``loss`` (the generator's weighted objective) and the four terms of
+    ``LOSS_NAMES``. ``validation_data``/``evaluate`` take the same batches and
+    report the same values without updating anything.
 
     ``call`` is the generator (input: the bicubic-upscaled LR, float32 [0, 1]
     NHWC); ``upscale`` runs the whole inference on an LR image.
@@ -107,7 +112,9 @@ class ZSRGAN(keras.Model):
         discriminator=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        # float32: Keras casts a model's inputs to its compute dtype, and the image
+        # path stays float32 (the generator's precision is its own, as in training).
+        super().__init__(**{**kwargs, "dtype": "float32"})
         self.scale = scale
         self.lambda_pix = lambda_pix
         self.lambda_percep = lambda_percep
@@ -120,10 +127,12 @@ class ZSRGAN(keras.Model):
         self.grid = grid
         self.generator = generator or Generator(name="generator")
         self.discriminator = discriminator or Discriminator(name="discriminator")
-        if perceptual == "lpips":
-            self.lpips = lpips.LPIPS(name="lpips")
-        else:
-            self.vgg = vgg.vgg16_trunk(("block3_conv1",), name="vgg16_relu3_1")
+        # The frozen trunk takes the generator's precision (kept by a reloaded model).
+        with precision.policy_scope(self.generator.dtype_policy):
+            if perceptual == "lpips":
+                self.lpips = lpips.LPIPS(name="lpips")
+            else:
+                self.vgg = vgg.vgg16_trunk(("block3_conv1",), name="vgg16_relu3_1")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in LOSS_NAMES}
         # Incremented by Python only while train_step is traced: the retrace count.
         self.train_step_traces = 0
@@ -157,8 +166,11 @@ class ZSRGAN(keras.Model):
         Under a ``mixed_float16`` policy they are wrapped in Keras'
         ``LossScaleOptimizer`` (dynamic loss scaling). ``kwargs`` go to
         ``keras.Model.compile`` (e.g. ``jit_compile``; "auto" is XLA on GPUs only).
+        ``model.optimizer`` is None: Keras callbacks that set a learning rate
+        through it (``LearningRateScheduler``) fail instead of acting on an
+        optimiser nothing uses; rates live in ``g_optimizer``/``d_optimizer``.
         """
-        super().compile(**kwargs)
+        super().compile(optimizer=None, **kwargs)
         self.g_optimizer = self._loss_scaled(g_optimizer or make_optimizer())
         self.d_optimizer = self._loss_scaled(d_optimizer or make_optimizer())
 
@@ -191,7 +203,7 @@ class ZSRGAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return l_d
 
-    def _perceptual_and_adversarial(self, sr, father, fake):
+    def _perceptual_and_adversarial(self, sr, father, fake, training=True):
         """``(L_Percep, L_GAN^G)`` of a batch (``fake``: what D judges); a term
         with weight 0 is 0."""
         l_percep = l_gan = tf.constant(0.0)
@@ -202,7 +214,7 @@ class ZSRGAN(keras.Model):
             l_percep = losses.l1_loss(self.vgg_features(sr),
                                       tf.stop_gradient(self.vgg_features(father)))
         if self.lambda_gan:
-            l_gan = losses.generator_adversarial_loss(self.discriminator(fake, training=True))
+            l_gan = losses.generator_adversarial_loss(self.discriminator(fake, training=training))
         return l_percep, l_gan
 
     def train_step(self, data):
@@ -222,15 +234,40 @@ class ZSRGAN(keras.Model):
                     l_d = self._discriminator_step(fake, father)
             l_pix = losses.pixel_loss(sr, father)
             l_percep, l_gan = self._perceptual_and_adversarial(sr, father, fake)
-            # 0 during the L1 warm-up, then 1 (a step function of the update count).
-            # A multiplication, not tf.cond: XLA cannot pad dynamic crop shapes through a cond.
-            on = tf.cast(self.g_optimizer.iterations >= self.gan_warmup, tf.float32)
-            l_g = self.lambda_pix * l_pix + on * (self.lambda_percep * l_percep
-                                                  + self.lambda_gan * l_gan)
+            l_g = self._generator_objective(l_pix, l_percep, l_gan)
             scaled = self.g_optimizer.scale_loss(l_g)
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        for name, value in zip(LOSS_NAMES, (l_pix, l_percep, l_gan, l_d)):
+        return self._log(l_g, l_pix, l_percep, l_gan, l_d)
+
+    def test_step(self, data):
+        """The losses of ``train_step`` on a batch, nothing updated (networks in
+        inference mode; D's loss on the batch as it stands)."""
+        son, father, *image_input = data
+        sr = self.generator(son, training=False)
+        fake = self.generator(image_input[0], training=False) if image_input else sr
+        l_d = tf.constant(0.0)
+        if self.lambda_gan:
+            fake = self._check_discriminator_input(fake)
+            father = self._check_discriminator_input(father)
+            l_d = self.d_loss_weight * losses.discriminator_loss(
+                self.discriminator(father, training=False),
+                self.discriminator(fake, training=False))
+        l_pix = losses.pixel_loss(sr, father)
+        l_percep, l_gan = self._perceptual_and_adversarial(sr, father, fake, training=False)
+        l_g = self._generator_objective(l_pix, l_percep, l_gan)
+        return self._log(l_g, l_pix, l_percep, l_gan, l_d)
+
+    def _generator_objective(self, l_pix, l_percep, l_gan):
+        # 0 during the L1 warm-up, then 1 (a step function of the update count).
+        # A multiplication, not tf.cond: XLA cannot pad dynamic crop shapes through a cond.
+        on = tf.cast(self.g_optimizer.iterations >= self.gan_warmup, tf.float32)
+        return self.lambda_pix * l_pix + on * (self.lambda_percep * l_percep
+                                               + self.lambda_gan * l_gan)
+
+    def _log(self, *values):
+        """Updates the trackers with ``values`` in ``LOSS_NAMES`` order; the logs."""
+        for name, value in zip(LOSS_NAMES, values):
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 

@@ -94,8 +94,9 @@ def _picture(im, path, rawmode):
     if mode in ("RGB", "RGBA") and ";16" in rawmode:
         pixels = _read_16bit_colour(path, im.getexif().get(_ORIENTATION))
         alpha = pixels[..., 3] if pixels.shape[2] == 4 else None
+        grey = rawmode.startswith("LA;16")  # Pillow opens 16-bit grey + alpha as RGBA
         return Picture(to_float(pixels[..., :3]), None if alpha is None else to_float(alpha),
-                       bits=16, mode=mode + ";16")
+                       grey=grey, bits=16, mode="LA;16" if grey else mode + ";16")
     im = ImageOps.exif_transpose(im)
     if mode in _16BIT_GREY:
         grey = np.clip(np.asarray(im, np.float32) / 65535.0, 0.0, 1.0)

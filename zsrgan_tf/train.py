@@ -32,6 +32,31 @@ def _son_test_pair(lr, config):
     return son_input, image
 
 
+def training_dataset(lr, config, xla, block, start=0):
+    """The father/son ``tf.data`` pipeline ``train_on_image`` trains on.
+
+    Args:
+      lr: float32 ``(H, W, 3)`` in [0, 1].
+      config: a ``TrainConfig`` whose kernel is resolved (not ``blind``).
+      xla: crop sides become multiples of ``precision.XLA_CROP_MULTIPLE``.
+      block: the generator's space-to-depth block (crop sides are multiples of it).
+      start: index of the first batch (a resumed run's iterations done).
+    """
+    return father_son_dataset(
+        lr,
+        scale=config.scale,
+        crop_size=config.crop_size,
+        batch_size=config.batch_size,
+        noise_sigma=config.noise_sigma,
+        min_father_side=config.min_father_side,
+        seed=config.seed,
+        crop_multiple=int(np.lcm(precision.XLA_CROP_MULTIPLE if xla else 1, block)),
+        start=start,
+        kernel=kernels.parse(config.kernel),
+        image_crops=config.gan_target == "image" and config.lambda_gan > 0,
+    )
+
+
 def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None,
                    checkpoint_every=100):
     """Trains a new image-specific model on ``lr`` with the settings of ``config``.
@@ -78,21 +103,7 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
             defaults = type(config)().to_dict()
             done = checkpoint_lib.restore(model, checkpoint, settings, defaults)
         callbacks.append(checkpoint_lib.Checkpointer(checkpoint, settings, checkpoint_every))
-    dataset = father_son_dataset(
-        lr,
-        scale=config.scale,
-        crop_size=config.crop_size,
-        batch_size=config.batch_size,
-        noise_sigma=config.noise_sigma,
-        min_father_side=config.min_father_side,
-        seed=config.seed,
-        # Sub-pixel generators need sides divisible by their block.
-        crop_multiple=int(np.lcm(precision.XLA_CROP_MULTIPLE if xla else 1,
-                                 model.generator.block)),
-        start=done,
-        kernel=kernels.parse(config.kernel),
-        image_crops=config.gan_target == "image" and config.lambda_gan > 0,
-    )
+    dataset = training_dataset(lr, config, xla, model.generator.block, start=done)
     history = model.fit(
         dataset,
         steps_per_epoch=1,
