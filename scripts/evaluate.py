@@ -7,7 +7,9 @@ result is scored under both protocols (``zsrgan_tf.metrics``) and with
 LPIPS-VGG. Per image, a JSON file is written under ``--out`` as soon as it is
 done and the SR image under ``--images_dir``; images with a JSON file are
 skipped, and a training run killed midway resumes from its last state in
-``--checkpoint_dir``; ``--summary_only`` writes the tables of the images done
+``--checkpoint_dir``. The JSON also holds the output's ``lr_psnr``
+(``inference.lr_psnr``: computed from the input alone, a check a user without
+the ground truth can make too). ``--summary_only`` writes the tables of the images done
 so far without training. At the end: ``results.csv``, ``summary.json`` and
 ``results.md`` (mean and per image, every number labelled with its protocol)
 in ``--out``, and ``figure.png`` beside it: the same crop of LR
@@ -31,7 +33,7 @@ from absl import app, flags
 from PIL import Image, ImageDraw
 
 import zsrgan_tf
-from zsrgan_tf import callbacks, evaluation, imaging, kernels, report
+from zsrgan_tf import callbacks, evaluation, imaging, inference, kernels, report
 from zsrgan_tf import config as config_lib
 from zsrgan_tf.lpips import LPIPS
 
@@ -246,7 +248,10 @@ def main(argv):
         sr, info = evaluation.super_resolve(FLAGS.method, lr, config, state, [progress])
         imaging.write_png(os.path.join(images_dir, f"{name}.png"), sr)
         hr = imaging.read_image(hr_path)  # read only now, for scoring
+        # LR-PSNR uses the input only: the run's own check of its output.
+        kernel = kernels.parse(info.get("kernel", kernels.BICUBIC))
         record = {"name": name, "scores": evaluation.score(sr, hr, config.scale, lpips),
+                  "lr_psnr": round(inference.lr_psnr(sr, lr, kernel, config.scale), 2),
                   "seconds": round(info["seconds"], 1), "final_losses": info["final_losses"],
                   "dtype_policy": info["dtype_policy"],
                   "config": (trained.replace(kernel=info["kernel"]).to_dict()

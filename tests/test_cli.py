@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from conftest import REPO
 from PIL import Image
 
 import zsrgan_tf
+from zsrgan_tf import inference
 
 SCRIPT = os.path.join(REPO, "scripts", "train_one.py")
 
@@ -60,6 +62,11 @@ def test_train_one_writes_all_outputs(tiny_png, tmp_path):
     png_pixels = np.asarray(Image.open(png)).astype(int)
     assert np.abs(np.round(np.clip(sr, 0, 1) * 255) - png_pixels).max() <= 1
     assert "iter 3/3" in stderr and "ETA" in stderr
+    # LR-PSNR (no ground truth) is printed and recorded: bicubic sons, so MATLAB's imresize.
+    lr_psnr = inference.lr_psnr(png_pixels / 255.0, lr, None, 2)
+    assert abs(record["output"]["lr_psnr_db"] - lr_psnr) < 0.05
+    printed = re.search(rf"{re.escape(tiny_png)}: LR-PSNR ([0-9.]+) dB", stderr)
+    assert abs(float(printed.group(1)) - record["output"]["lr_psnr_db"]) <= 0.06
     assert not [f for f in os.listdir(out) if f.startswith(".")]  # no temporary leftovers
 
     # Existing outputs are kept unless --overwrite.

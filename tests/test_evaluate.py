@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO
 
 import zsrgan_tf
-from zsrgan_tf import evaluation
+from zsrgan_tf import evaluation, inference
 
 SCRIPT = os.path.join(REPO, "scripts", "evaluate.py")
 
@@ -38,6 +38,10 @@ def test_zsrgan_one_image_few_iterations_and_resume(data_dir, tmp_path):
     assert summary["images_done"] == summary["images_total"] == 1
     assert summary["config"]["iterations"] == 2 and summary["protocols"]["psnr_y_mzsr"] == "mzsr"
     assert (tmp_path / "img" / "m" / "baby.png").exists()
+    # LR-PSNR from the input alone: bicubic sons, so MATLAB's imresize (8-bit PNG: +-0.05 dB).
+    sr = zsrgan_tf.read_image(str(tmp_path / "img" / "m" / "baby.png"))
+    lr = zsrgan_tf.read_image(os.path.join(data_dir, "Set5", "LR_g20_x2", "baby.png"))
+    assert record["lr_psnr"] == pytest.approx(inference.lr_psnr(sr, lr, None, 2), abs=0.05)
     assert (tmp_path / "docs" / "figure.png").exists()
     assert os.listdir(tmp_path / "ck") == []  # finished images leave no training state
     stdout = _evaluate(data_dir, tmp_path, *args)  # resumes: nothing left to train
@@ -57,6 +61,23 @@ def test_bicubic_set5_table(data_dir, tmp_path):
     mean = sum(float(r["psnr_y_mzsr"]) for r in rows) / 5
     assert mean == pytest.approx(28.73, abs=0.01)
     assert "| **mean** | 28.73 |" in (tmp_path / "docs" / "m" / "results.md").read_text()
+
+    # scripts/back_project_results.py on these PNGs: before = the table above (8-bit images).
+    markdown = tmp_path / "B.md"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, "scripts", "back_project_results.py"), "--run",
+         f"{os.path.join(data_dir, 'Set5')}:{tmp_path / 'img' / 'm'}", "--out",
+         str(tmp_path / "bp"), "--markdown", str(markdown)],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((tmp_path / "bp" / "Set5_m_bp10.json").read_text())
+    assert sorted(record["images"]) == [r["name"] for r in rows]
+    for row in rows:
+        before, after = record["images"][row["name"]]["before"], record["images"][row["name"]]["after"]
+        assert before["mzsr"]["psnr_y"] == pytest.approx(float(row["psnr_y_mzsr"]), abs=0.005)
+        assert before["lr_psnr"] < 56 < after["lr_psnr"]  # consistent up to 8-bit rounding
+    assert "## Back-projection of finished outputs" in markdown.read_text()
+    assert "| Set5 `m`, 10 steps, kernel `bicubic` | 5 |" in markdown.read_text()
 
 
 def test_zssr_is_the_pixel_loss_only():

@@ -67,6 +67,24 @@ def test_back_projection_makes_sr_consistent_with_lr(kernel, rng):
     np.testing.assert_allclose(inference.back_project(hr, lr, k, 2, 3), hr, atol=1e-5)
 
 
+def test_lr_psnr_of_the_true_image_depends_on_the_assumed_degradation(data_dir):
+    """The g20 input is its HR image blurred, subsampled and rounded: under the g20
+    kernel the HR image reproduces it to the rounding's noise (about 59 dB); under
+    bicubic sons (the paper's model) it does not (30.23 dB on bird)."""
+    import os
+
+    from zsrgan_tf import imaging
+
+    lr = imaging.read_image(os.path.join(data_dir, "Set5", "LR_g20_x2", "bird.png"))
+    hr = imaging.read_image(os.path.join(data_dir, "Set5", "HR", "bird.png"))
+    k = kernels.parse(os.path.join(data_dir, "kernels", "g20_x2_kernel.mat"))
+    assert 58.5 < inference.lr_psnr(hr, lr, k, 2) < 60.0
+    assert inference.lr_psnr(hr, lr, None, 2) == pytest.approx(30.23, abs=0.01)
+    assert inference.lr_psnr(hr, degrade.blur_subsample(hr, k, 2).numpy(), k, 2) == float("inf")
+    darker = np.clip(hr - 0.02, 0, 1)  # a colour shift of 0.02 caps it near 34 dB
+    assert inference.lr_psnr(darker, lr, k, 2) < 34.5
+
+
 def test_integer_images_are_scaled_like_read_image(rng):
     """uint8 LR images (as numpy users have them) mean the same as their float32 / 255."""
     import zsrgan_tf

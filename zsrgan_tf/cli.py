@@ -14,6 +14,10 @@ and exit with code 2; a diverged training run (non-finite loss) exits with 1
 and keeps the last good generator in the partial folder. With a folder or glob,
 each image runs on its own, failures are reported and the rest continue; a
 summary table ends the run and the exit code is 1 if any image failed.
+
+Each run ends by printing its output's LR-PSNR (``inference.lr_psnr``: the
+output degraded as the sons were made, against the input; no ground truth),
+also recorded in ``config.json``.
 """
 
 import datetime
@@ -218,6 +222,14 @@ def _diverged(message, model, state, partial):
     return TrainingError(message + "; try another --seed or --precision float32")
 
 
+def _report_lr_psnr(image_path, sr, lr, config):
+    """Prints and returns the output's LR-PSNR (``inference.lr_psnr``)."""
+    value = inference.lr_psnr(sr, lr, kernels.parse(config.kernel), config.scale)
+    print(f"{image_path}: LR-PSNR {value:.1f} dB (the output degraded as the sons were made, "
+          "against the input)", file=sys.stderr, flush=True)  # stdout: the PNG paths only
+    return value
+
+
 def run(image_path, config, preset_name, output_dir, overwrite, exports=(), export_tile=256,
         tile=None, tile_pad=None, resume=False, checkpoint_every=100,
         bit_depth="auto", extra_callbacks=()):
@@ -283,6 +295,7 @@ def _train_and_write(image_path, picture, config, preset_name, png_path, run_dir
     if not numpy.isfinite(sr).all():
         raise _diverged(f"{image_path}: training diverged (non-finite output)", model, state,
                         partial)
+    lr_psnr = _report_lr_psnr(image_path, sr, lr, config)
     alpha = None
     if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
         alpha = degrade.upscale_bicubic(picture.alpha[..., None], config.scale,
@@ -295,6 +308,7 @@ def _train_and_write(image_path, picture, config, preset_name, png_path, run_dir
                       picture.grey, bits)
     record = _record(image_path, picture, config, preset_name, png_path, sr, model, history,
                      clock.seconds(), started, bits)
+    record["output"]["lr_psnr_db"] = round(lr_psnr, 2)
     record["exports"] = [os.path.basename(path) for path in exported]
     with open(os.path.join(partial, "config.json"), "w") as f:
         json.dump(record, f, indent=2)
