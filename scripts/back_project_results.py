@@ -27,6 +27,7 @@ Example:
 import glob
 import json
 import os
+import sys
 
 import numpy as np
 from absl import app, flags
@@ -100,6 +101,8 @@ def markdown(records):
     for record in records:
         rows = record["images"]
         names = sorted(rows)
+        if not names:
+            continue
         gains = ", ".join(
             f"{n} {rows[n]['after']['mzsr']['psnr_y'] - rows[n]['before']['mzsr']['psnr_y']:+.2f}"
             for n in names)
@@ -111,13 +114,29 @@ def markdown(records):
     return "\n".join(lines)
 
 
+def _check_runs(specs):
+    """``[(dataset, images_dir)]``, or ValueError naming the bad ``--run``."""
+    runs = []
+    for spec in specs:
+        dataset, _, images_dir = spec.partition(":")
+        for folder in (os.path.join(dataset, "HR"), images_dir):
+            if not os.path.isdir(folder):
+                raise ValueError(f"--run {spec}: no folder {folder or '(empty)'}")
+        runs.append((dataset, images_dir))
+    return runs
+
+
 def main(argv):
     del argv
-    kernel = kernels.parse(FLAGS.kernel)
+    try:
+        runs = _check_runs(FLAGS.run)
+        kernel = kernels.parse(FLAGS.kernel)
+    except (ValueError, kernels.KernelError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     lpips = LPIPS()
     os.makedirs(FLAGS.out, exist_ok=True)
-    for spec in FLAGS.run:
-        dataset, _, images_dir = spec.partition(":")
+    for dataset, images_dir in runs:
         record = {"dataset": os.path.normpath(dataset), "images_dir": os.path.normpath(images_dir),
                   "iterations": FLAGS.iterations, "kernel": FLAGS.kernel,
                   "images": measure(dataset, images_dir, kernel, lpips),

@@ -78,6 +78,14 @@ def test_bicubic_set5_table(data_dir, tmp_path):
         assert before["lr_psnr"] < 56 < after["lr_psnr"]  # consistent up to 8-bit rounding
     assert "## Back-projection of finished outputs" in markdown.read_text()
     assert "| Set5 `m`, 10 steps, kernel `bicubic` | 5 |" in markdown.read_text()
+    # A --run without its images folder: one line, exit 2, nothing written.
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, "scripts", "back_project_results.py"), "--run",
+         os.path.join(data_dir, "Set5"), "--out", str(tmp_path / "bp2")],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"error: --run {os.path.join(data_dir, 'Set5')}: no folder (empty)"]
+    assert not (tmp_path / "bp2").exists()
 
 
 def test_zssr_is_the_pixel_loss_only():
