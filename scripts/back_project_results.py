@@ -33,7 +33,7 @@ import numpy as np
 from absl import app, flags
 
 import zsrgan_tf
-from zsrgan_tf import evaluation, imaging, inference, kernels, report
+from zsrgan_tf import evaluation, files, imaging, inference, kernels, report
 from zsrgan_tf.lpips import LPIPS
 
 FLAGS = flags.FLAGS
@@ -86,6 +86,7 @@ def _cells(rows, names):
 
 
 def markdown(records):
+    """The section's body: one row per run record (``main``'s JSON)."""
     lines = [
         "`scripts/back_project_results.py` (see its docstring): finished SR images of "
         "`scripts/evaluate.py` runs, back-projected onto their inputs with the sons' "
@@ -144,10 +145,8 @@ def main(argv):
                   "versions": {"zsrgan_tf": zsrgan_tf.__version__}}
         name = (f"{os.path.basename(record['dataset'])}_{os.path.basename(record['images_dir'])}"
                 f"_bp{FLAGS.iterations}")
-        path = os.path.join(FLAGS.out, f"{name}.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump(record, f, indent=2)
-        os.replace(path + ".tmp", path)
+        files.write_bytes(os.path.join(FLAGS.out, f"{name}.json"),
+                          json.dumps(record, indent=2).encode())
     records = []
     for path in sorted(glob.glob(os.path.join(FLAGS.out, "*.json"))):
         with open(path) as f:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from zsrgan_tf import blind, degrade, imaging, kernels, tiling
+from zsrgan_tf import blind, degrade, imaging, kernels, metrics, tiling
 
 # Context per tile side, LR pixels. The reach of an output pixel is 2 LR pixels
 # of bicubic, ceil(depth * block / scale) for the generator (4 for the paper's
@@ -157,12 +157,12 @@ def lr_psnr(sr, lr, kernel, scale):
       scale: integer factor.
 
     Returns:
-      float dB; inf when the two agree exactly.
+      float dB (the ``paper`` protocol of ``metrics.psnr``: RGB, clipped, not
+      rounded, no shave); inf when the two agree exactly.
     """
     lr = imaging.to_float(lr)
-    mse = float(np.mean((downscale(np.asarray(sr, np.float32), lr.shape[:2], kernel, scale)
-                         - lr) ** 2, dtype=np.float64))
-    return float("inf") if mse == 0 else -10.0 * math.log10(mse)
+    down = downscale(np.asarray(sr, np.float32), lr.shape[:2], kernel, scale)
+    return metrics.psnr(down, lr, "paper", scale)
 
 
 def context(generator, scale):
