@@ -245,16 +245,3 @@ def test_unwritable_output_folder_is_one_line_exit_2(tiny_png, tmp_path):
     lines = stderr.strip().splitlines()
     assert code == 2 and len(lines) == 1 and stdout == "", stderr
     assert lines[0] == f"error: {blocker / 'out'}: cannot create output folder (Not a directory)"
-
-
-def test_lr_psnr_is_skipped_above_its_size_bound(monkeypatch, capsys, baby_lr):
-    from zsrgan_tf import cli, degrade
-
-    config = zsrgan_tf.preset("fast")
-    lr = baby_lr[:40, :48]
-    sr = np.clip(degrade.upscale_bicubic(lr, 2).numpy(), 0, 1)
-    assert cli._report_lr_psnr("x.png", sr, lr, config) == inference.lr_psnr(sr, lr, None, 2)
-    assert "x.png: LR-PSNR" in capsys.readouterr().err
-    monkeypatch.setattr(cli, "LR_PSNR_MAX_PIXELS", sr.shape[0] * sr.shape[1] - 1)
-    assert cli._report_lr_psnr("x.png", sr, lr, config) is None
-    assert capsys.readouterr().err == ""

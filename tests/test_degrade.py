@@ -43,6 +43,20 @@ def test_downscale_is_antialiased_matlab(scale, rng):
     np.testing.assert_allclose(got, _reference(image, 12, 17, 8 * scale), atol=1e-5)
 
 
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("size", [(1, 1), (2, 5), (12, 17)])
+def test_strided_downscale_equals_exact_matrices(scale, size, rng):
+    # The O(pixels) convolution and the dense matrices: same taps, same borders
+    # (the symmetric rule folds again when the taps reach past a tiny image).
+    image = rng.random((size[0] * scale, size[1] * scale, 3)).astype(np.float32)
+    got = degrade.downscale_bicubic(image, scale).numpy()
+    assert got.shape == (*size, 3) and got.dtype == np.float32
+    np.testing.assert_allclose(got, degrade.imresize(image, size).numpy(), atol=1e-6)
+    batch = np.stack([image, image[::-1]])
+    np.testing.assert_allclose(degrade.downscale_bicubic(batch, scale).numpy()[1],
+                               degrade.imresize(image[::-1], size).numpy(), atol=1e-6)
+
+
 def test_resize_matrix_rows_sum_to_one_and_identity():
     m = degrade.resize_matrix(50, 37).numpy()
     np.testing.assert_allclose(m.sum(axis=1), 1.0, atol=1e-6)

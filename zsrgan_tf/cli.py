@@ -17,7 +17,7 @@ summary table ends the run and the exit code is 1 if any image failed.
 
 Each run ends by printing its output's LR-PSNR (``inference.lr_psnr``: the
 output degraded as the sons were made, against the input; no ground truth),
-also recorded in ``config.json`` (null for outputs above ``LR_PSNR_MAX_PIXELS``).
+also recorded in ``config.json``.
 """
 
 import datetime
@@ -222,18 +222,8 @@ def _diverged(message, model, state, partial):
     return TrainingError(message + "; try another --seed or --precision float32")
 
 
-# LR-PSNR is computed for outputs up to this many pixels. MATLAB's imresize is
-# done with dense matrices, so its cost grows faster than the image: 9 s for a
-# 4000x3000 output, 16 s at 4096x4096, 69 s at 8000x6000 (bicubic sons; 2-core
-# CPU shared with a training job).
-LR_PSNR_MAX_PIXELS = 16 * 2**20
-
-
 def _report_lr_psnr(image_path, sr, lr, config):
-    """Prints and returns the output's LR-PSNR (``inference.lr_psnr``); None
-    for outputs above ``LR_PSNR_MAX_PIXELS``."""
-    if sr.shape[0] * sr.shape[1] > LR_PSNR_MAX_PIXELS:
-        return None
+    """Prints and returns the output's LR-PSNR (``inference.lr_psnr``)."""
     value = inference.lr_psnr(sr, lr, kernels.parse(config.kernel), config.scale)
     print(f"{image_path}: LR-PSNR {value:.1f} dB (the output degraded as the sons were made, "
           "against the input)", file=sys.stderr, flush=True)  # stdout: the PNG paths only
@@ -318,7 +308,7 @@ def _train_and_write(image_path, picture, config, preset_name, png_path, run_dir
                       picture.grey, bits)
     record = _record(image_path, picture, config, preset_name, png_path, sr, model, history,
                      clock.seconds(), started, bits)
-    record["output"]["lr_psnr_db"] = None if lr_psnr is None else round(lr_psnr, 2)
+    record["output"]["lr_psnr_db"] = round(lr_psnr, 2)
     record["exports"] = [os.path.basename(path) for path in exported]
     with open(os.path.join(partial, "config.json"), "w") as f:
         json.dump(record, f, indent=2)

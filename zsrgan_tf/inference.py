@@ -118,26 +118,26 @@ def back_project(sr, lr, kernel, scale, iterations=10):
     lr = imaging.to_float(lr)
     grid = "centre" if kernel is None else "corner"
     for _ in range(iterations):
-        residual = lr - downscale(sr, lr.shape[:2], kernel, scale)
+        residual = lr - downscale(sr, kernel, scale)
         sr = np.clip(sr + degrade.upscale_bicubic(residual, scale, grid).numpy(), 0.0, 1.0)
     return sr
 
 
-def downscale(sr, size, kernel, scale):
+def downscale(sr, kernel, scale):
     """``sr`` degraded as the run's sons were made from their fathers.
 
     Args:
       sr: float32 ``(scale*H, scale*W, 3)``.
-      size: ``(H, W)``, the LR size.
       kernel: the blur kernel ``(n, n)`` (blur, keep pixels 0, s, 2s, ...), or
-        None for bicubic sons (MATLAB's antialiased ``imresize``).
+        None for bicubic sons (MATLAB's antialiased ``imresize``,
+        ``degrade.downscale_bicubic``).
       scale: integer factor.
 
     Returns:
       float32 numpy ``(H, W, 3)``, not clipped.
     """
     if kernel is None:
-        return degrade.imresize(sr, size).numpy()
+        return degrade.downscale_bicubic(sr, scale).numpy()
     return degrade.blur_subsample(sr, kernel, scale).numpy()
 
 
@@ -161,7 +161,7 @@ def lr_psnr(sr, lr, kernel, scale):
       rounded, no shave); inf when the two agree exactly.
     """
     lr = imaging.to_float(lr)
-    down = downscale(np.asarray(sr, np.float32), lr.shape[:2], kernel, scale)
+    down = downscale(np.asarray(sr, np.float32), kernel, scale)
     return metrics.psnr(down, lr, "paper", scale)
 
 

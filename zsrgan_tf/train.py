@@ -5,7 +5,7 @@ import os
 import keras
 import numpy as np
 
-from zsrgan_tf import blind, degrade, imaging, kernels, precision
+from zsrgan_tf import blind, degrade, imaging, inference, kernels, precision
 from zsrgan_tf import checkpoint as checkpoint_lib
 from zsrgan_tf.callbacks import AdaptiveLearningRate
 from zsrgan_tf.data import father_son_dataset
@@ -23,11 +23,7 @@ def _son_test_pair(lr, config):
     h, w = (min(n, _SON_TEST_SIDE) // s * s for n in lr.shape[:2])
     top, left = (lr.shape[0] - h) // 2, (lr.shape[1] - w) // 2
     image = np.asarray(lr[top:top + h, left:left + w], np.float32)
-    kernel = kernels.parse(config.kernel)
-    if kernel is None:
-        son = degrade.imresize(image, (h // s, w // s))
-    else:
-        son = degrade.blur_subsample(image, kernel, s)
+    son = inference.downscale(image, kernels.parse(config.kernel), s)
     son_input = degrade.upscale_bicubic(son[None], s, config.grid)
     return son_input, image
 
