@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Kernel-aware training variants on a few images, each scored with every test-time option.
+"""Training variants on a few images, each scored with every test-time option.
 
-One run per (variant, image): a ``zssr``-style kernel-aware network is trained on
-the LR image with the variant's settings (final iteration, no ground truth),
-then scored (mzsr PSNR-Y, LPIPS) as the network alone, with the self-ensemble,
-with 3 back-projection steps, with both, and with ensemble + 10 steps (the
+One run per (variant, image): a network is trained on the LR image with a
+preset (``zssr`` by default, kernel-aware) and the variant's settings (final
+iteration, no ground truth), then scored (mzsr PSNR-Y, LPIPS) as the network
+alone, with the self-ensemble, with 3 or 10 back-projection steps, with the
+ensemble and 3 steps, and with the ensemble and 10 steps (the ``zssr``
 preset's output). One JSON per run in ``--out/<variant>/<image>.json``
 (existing ones are skipped, so the script resumes); then a Markdown table of
 the means over the images, in ``--out/results.md``.
@@ -27,18 +28,21 @@ from zsrgan_tf.lpips import LPIPS
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "../shared/data/Set5", "Folder with HR/ and LR_g20_x2/.")
+flags.DEFINE_string("preset", "zssr", "Preset the variants start from.")
 flags.DEFINE_string("kernel", "../shared/data/kernels/g20_x2_kernel.mat", "Kernel spec.")
 flags.DEFINE_string("base", "iterations=600,lr_decay_steps=400/520",
-                    "Settings on top of the zssr preset shared by all variants.")
+                    "Settings on top of --preset shared by all variants.")
 flags.DEFINE_multi_string("variant", [], "NAME=key=value,... (settings on top of --base).")
 flags.DEFINE_list("names", ["baby", "butterfly"], "Images.")
 flags.DEFINE_string("out", "docs/benchmarks/kernel_aware_variants", "Results folder.")
 
-# name -> test-time options; "ens_bp10" is what the zssr preset outputs.
+# name -> test-time options; "ens_bp10" is what the zssr preset outputs. Runs
+# recorded before "bp10" was added show "-" in its column.
 INFERENCE = {
     "net": {"ensemble": False, "back_projection": 0},
     "ens": {"ensemble": True, "back_projection": 0},
     "bp3": {"ensemble": False, "back_projection": 3},
+    "bp10": {"ensemble": False, "back_projection": 10},
     "ens_bp3": {"ensemble": True, "back_projection": 3},
     "ens_bp10": {"ensemble": True, "back_projection": 10},
 }
@@ -72,7 +76,8 @@ def _table(out):
         if not records:
             continue
         cells = [f"{np.mean([r[n]['psnr_y_mzsr'] for r in records]):.2f} / "
-                 f"{np.mean([r[n]['lpips'] for r in records]):.4f}" for n in INFERENCE]
+                 f"{np.mean([r[n]['lpips'] for r in records]):.4f}"
+                 if all(n in r for r in records) else "-" for n in INFERENCE]
         names = ", ".join(f[:-5] for f in sorted(os.listdir(folder)))
         seconds = np.mean([r["train_seconds"] for r in records])
         lines.append(f"| `{variant}` | {names} | {seconds:.0f} | " + " | ".join(cells) + " |")
@@ -82,7 +87,7 @@ def _table(out):
 def main(argv):
     del argv
     lpips = LPIPS()
-    base = config_lib.preset("zssr", kernel=FLAGS.kernel,
+    base = config_lib.preset(FLAGS.preset, kernel=FLAGS.kernel,
                              **config_lib.parse_overrides(FLAGS.base))
     pairs = {n: (lr, hr) for n, lr, hr in evaluation.dataset_pairs(FLAGS.dataset)}
     for spec in FLAGS.variant:
@@ -101,7 +106,7 @@ def main(argv):
             print(variant, name, {n: round(record[n]["lpips"], 4) for n in INFERENCE}, flush=True)
     table = _table(FLAGS.out)
     with open(os.path.join(FLAGS.out, "results.md"), "w") as f:
-        f.write(f"Base: zssr preset, kernel {FLAGS.kernel}, {FLAGS.base}; means over the images "
+        f.write(f"Base: {FLAGS.preset} preset, kernel {FLAGS.kernel}, {FLAGS.base}; means over the images "
                 f"(PSNR-Y: mzsr protocol; LPIPS-VGG).\n\n{table}\n")
     print(table)
 

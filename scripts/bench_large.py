@@ -73,6 +73,8 @@ def main(argv):
         "iterations": FLAGS.iterations,
         "tile": tile,
         "tile_pad": inference.TILE_PAD,
+        "ensemble": config.ensemble,
+        "back_projection": config.back_projection,
         "peak_rss_mib": round(peak_mib),
         "wall_seconds": round(seconds, 1),
         "training_seconds": record["wall_seconds"],
@@ -87,7 +89,9 @@ def main(argv):
 ({result['input']}, enlarged with MATLAB bicubic), preset `{FLAGS.preset}`, {FLAGS.iterations}
 iterations; output {result['output']}. Inference tiled automatically: LR tiles of {tile} px
 with {inference.TILE_PAD} px of context (memory budget {inference.MEMORY_BUDGET / 2**30:.0f} GiB
-per pass). Machine: {result['machine']}.
+per pass), then on the whole output the preset's test-time options (ensemble:
+{'yes' if config.ensemble else 'no'}; {config.back_projection} back-projection steps) and the
+LR-PSNR. Machine: {result['machine']}.
 
 | input | output | peak memory (RSS) | wall time (process) | training + inference |
 |---|---|---|---|---|

@@ -8,7 +8,8 @@ LPIPS-VGG. Per image, a JSON file is written under ``--out`` as soon as it is
 done and the SR image under ``--images_dir``; images with a JSON file are
 skipped, and a training run killed midway resumes from its last state in
 ``--checkpoint_dir``. The JSON also holds the output's ``lr_psnr``
-(``inference.lr_psnr``: computed from the input alone, a check a user without
+(``inference.lr_psnr`` of the 8-bit PNG as written; records before session 15:
+of the float output; computed from the input alone, a check a user without
 the ground truth can make too). ``--summary_only`` writes the tables of the images done
 so far without training. At the end: ``results.csv``, ``summary.json`` and
 ``results.md`` (mean and per image, every number labelled with its protocol)
@@ -248,10 +249,12 @@ def main(argv):
         sr, info = evaluation.super_resolve(FLAGS.method, lr, config, state, [progress])
         imaging.write_png(os.path.join(images_dir, f"{name}.png"), sr)
         hr = imaging.read_image(hr_path)  # read only now, for scoring
-        # LR-PSNR uses the input only: the run's own check of its output.
+        # LR-PSNR uses the input only: the run's own check of its output, the 8-bit
+        # PNG as written (after back-projection its rounding dominates).
         kernel = kernels.parse(info.get("kernel", kernels.BICUBIC))
+        lr_psnr = inference.lr_psnr(imaging.as_stored(sr), lr, kernel, config.scale)
         record = {"name": name, "scores": evaluation.score(sr, hr, config.scale, lpips),
-                  "lr_psnr": round(inference.lr_psnr(sr, lr, kernel, config.scale), 2),
+                  "lr_psnr": round(lr_psnr, 2),
                   "seconds": round(info["seconds"], 1), "final_losses": info["final_losses"],
                   "dtype_policy": info["dtype_policy"],
                   "config": (trained.replace(kernel=info["kernel"]).to_dict()

@@ -16,7 +16,8 @@ each image runs on its own, failures are reported and the rest continue; a
 summary table ends the run and the exit code is 1 if any image failed.
 
 Each run ends by printing its output's LR-PSNR (``inference.lr_psnr``: the
-output degraded as the sons were made, against the input; no ground truth),
+output as the PNG stores it, degraded as the sons were made, against the input;
+no ground truth),
 also recorded in ``config.json``.
 """
 
@@ -223,7 +224,8 @@ def _diverged(message, model, state, partial):
 
 
 def _report_lr_psnr(image_path, sr, lr, config):
-    """Prints and returns the output's LR-PSNR (``inference.lr_psnr``)."""
+    """Prints and returns the LR-PSNR (``inference.lr_psnr``) of ``sr``, the output
+    as the PNG stores it (``imaging.as_stored``; RGB, before any grey conversion)."""
     value = inference.lr_psnr(sr, lr, kernels.parse(config.kernel), config.scale)
     print(f"{image_path}: LR-PSNR {value:.1f} dB (the output degraded as the sons were made, "
           "against the input)", file=sys.stderr, flush=True)  # stdout: the PNG paths only
@@ -295,12 +297,12 @@ def _train_and_write(image_path, picture, config, preset_name, png_path, run_dir
     if not numpy.isfinite(sr).all():
         raise _diverged(f"{image_path}: training diverged (non-finite output)", model, state,
                         partial)
-    lr_psnr = _report_lr_psnr(image_path, sr, lr, config)
+    bits = picture.bits if bit_depth == "auto" else int(bit_depth)
+    lr_psnr = _report_lr_psnr(image_path, imaging.as_stored(sr, bits), lr, config)
     alpha = None
     if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
         alpha = degrade.upscale_bicubic(picture.alpha[..., None], config.scale,
                                         config.grid).numpy()[..., 0]
-    bits = picture.bits if bit_depth == "auto" else int(bit_depth)
     model.generator.save(os.path.join(partial, GENERATOR))
     exported = export.write_exports(model.generator, config.scale, partial, exports,
                                     export_tile, config.grid)

@@ -176,6 +176,11 @@ def to_uint16(rgb):
     return np.round(np.clip(rgb, 0.0, 1.0) * 65535.0).astype(np.uint16)
 
 
+def as_stored(rgb, bits=8):
+    """float [0, 1] -> the float32 values a PNG of ``bits`` (8 or 16) holds of it."""
+    return to_float(to_uint16(rgb) if bits == 16 else to_uint8(rgb))
+
+
 def _png_bytes(rgb, alpha, grey, bits):
     """Encodes float planes in [0, 1] as PNG bytes of the asked layout."""
     planes = [rgb.mean(axis=-1, keepdims=True)] if grey else [rgb]
