@@ -153,8 +153,8 @@ PRESETS = {
     # The CPU demo: the paper's losses and sampler on 4 x 64x64 crops, 600
     # steps, lr halved every 150 (the same four-stage schedule, compressed),
     # then ZSSR's 10 back-projection steps (bicubic degradation), which the
-    # paper does not do: on Set5 g20 +0.27 dB PSNR-Y and 15% lower LPIPS for
-    # the fast preset; the ensemble adds nothing (docs/BENCHMARKS.md,
+    # paper does not do: on Set5 g20 +0.27 dB PSNR-Y (butterfly -0.37) and 15%
+    # lower LPIPS for the fast preset; the ensemble adds nothing (docs/BENCHMARKS.md,
     # "Test-time options of the bicubic-son presets").
     "cpu": TrainConfig(iterations=600, crop_size=64, batch_size=4, lr_halve_every=150,
                        back_projection=10),
