@@ -17,7 +17,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml requirements-weights.txt
 	touch $@
 
 demo: venv
-	$(PY) scripts/train_one.py --image $(SAMPLE) --preset fast --output_dir saved_models --overwrite
+	$(PY) scripts/train_one.py --image $(SAMPLE) --output_dir saved_models --overwrite
 
 test: venv
 	$(PY) -m pytest -q -n 2  # 2 workers (pytest-xdist): the 2 cores of the target machine

@@ -33,6 +33,7 @@ import numpy as np
 from absl import app, flags
 
 import zsrgan_tf
+from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf import evaluation, files, imaging, inference, kernels, report
 from zsrgan_tf.lpips import LPIPS
 
@@ -40,7 +41,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("run", [], "DATASET:IMAGES_DIR, e.g. ../shared/data/Set5:"
                           "results/Set5/zsrgan-paper; repeat the flag for more.")
 flags.DEFINE_integer("iterations", 10, "Back-projection steps.")
-flags.DEFINE_string("kernel", kernels.BICUBIC, "The sons' degradation (a --kernel spec).")
+flags.DEFINE_string("kernel", degradation_lib.BICUBIC, "The sons' degradation (a --kernel spec).")
 flags.DEFINE_integer("scale", 2, "Upscaling factor of the runs.")
 flags.DEFINE_string("out", "docs/benchmarks/back_projection", "Folder of per-run JSON files.")
 flags.DEFINE_string("markdown", "docs/BENCHMARKS.md", "Markdown file whose section is replaced.")
@@ -131,8 +132,8 @@ def main(argv):
     del argv
     try:
         runs = _check_runs(FLAGS.run)
-        kernel = kernels.parse(FLAGS.kernel)
-    except (ValueError, kernels.KernelError) as e:
+        kernel = degradation_lib.parse(FLAGS.kernel)
+    except kernels.KernelError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     lpips = LPIPS()

@@ -34,6 +34,7 @@ from absl import app, flags
 from ai_edge_litert.interpreter import Interpreter
 
 import zsrgan_tf
+from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf import export, metrics, report, upscaler
 
 FLAGS = flags.FLAGS
@@ -81,7 +82,7 @@ def main(argv):
         config = zsrgan_tf.preset(FLAGS.preset, iterations=FLAGS.iterations, scale=FLAGS.scale)
         generator = zsrgan_tf.train_on_image(lr, config)[0].generator
         source = f"trained here: preset {FLAGS.preset}, {FLAGS.iterations} iterations, seed 0"
-    scale, grid = config.scale, config.grid
+    scale, grid = config.scale, degradation_lib.parse(config.kernel).grid
     source += f", x{scale}, {grid} grid, trained in {generator.dtype_policy.name}"
     # Exports run in float32 (a bf16 generator is copied), and so does the Keras reference.
     generator = export.float32_copy(generator)

@@ -23,7 +23,8 @@ import time
 import numpy as np
 from absl import app, flags
 
-from zsrgan_tf import degrade, files, inference, kernels, report
+from zsrgan_tf import degradation as degradation_lib
+from zsrgan_tf import degrade, files, inference, report
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("sizes", ["500x375", "1000x750", "2000x1500", "4000x3000"],
@@ -54,7 +55,8 @@ def _measure(width, height, kernel, rng):
     strided_s, strided = _seconds(
         lambda: degrade.downscale_bicubic(sr, SCALE).numpy(), FLAGS.repeats)
     bicubic_s, _ = _seconds(
-        lambda: inference.back_project(sr, lr, None, SCALE, STEPS), FLAGS.repeats)
+        lambda: inference.back_project(sr, lr, degradation_lib.parse("bicubic"), SCALE, STEPS),
+        FLAGS.repeats)
     kernel_s, _ = _seconds(
         lambda: inference.back_project(sr, lr, kernel, SCALE, STEPS), FLAGS.repeats)
     return {
@@ -70,7 +72,7 @@ def _measure(width, height, kernel, rng):
 
 def main(argv):
     del argv
-    kernel = kernels.parse(FLAGS.kernel)
+    kernel = degradation_lib.parse(FLAGS.kernel)
     rng = np.random.default_rng(0)
     _measure(16, 12, kernel, rng)  # warm-up: TensorFlow's first calls
     rows = []

@@ -34,7 +34,7 @@ import tensorflow as tf
 from absl import app, flags
 
 import zsrgan_tf
-from zsrgan_tf import blind, flops, precision, report, train
+from zsrgan_tf import estimate, flops, precision, report, train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("image", None, "Input LR image.")
@@ -65,7 +65,8 @@ class IterationClock(keras.callbacks.Callback):
 def pipeline_ms_per_batch(lr, config, xla, block, batches=100):
     """Time per batch of the father/son pipeline a row trains on, alone (after 10
     warm-up batches)."""
-    dataset = train.training_dataset(lr, blind.resolve(config, lr), xla, block)
+    degradation, _ = estimate.resolve(config.kernel, lr, config.scale)
+    dataset = train.training_dataset(lr, config, degradation, xla, block)
     iterator = iter(dataset)
     for _ in range(10):
         next(iterator)

@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw
 import zsrgan_tf
 from zsrgan_tf import callbacks, evaluation, imaging, inference, kernels, report
 from zsrgan_tf import config as config_lib
+from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf.lpips import LPIPS
 
 FLAGS = flags.FLAGS
@@ -205,7 +206,7 @@ def _configure():
         if FLAGS.kernel:
             overrides["kernel"] = FLAGS.kernel
         config = zsrgan_tf.preset(FLAGS.preset, **overrides)
-        kernels.check(config.kernel)
+        degradation_lib.check(config.kernel)
     except (ValueError, kernels.KernelError) as e:
         raise ValueError(f"--preset/--iterations/--kernel/--settings: {e}") from None
     pairs = evaluation.dataset_pairs(FLAGS.dataset, FLAGS.lr_dir)[: FLAGS.limit]
@@ -243,22 +244,25 @@ def main(argv):
         record_path = os.path.join(out, "per_image", f"{name}.json")
         if os.path.exists(record_path) or FLAGS.summary_only:
             continue
-        lr = imaging.read_image(lr_path)
+        picture = imaging.read_picture(lr_path)
+        lr = picture.rgb
         state = os.path.join(FLAGS.checkpoint_dir, f"{dataset}_{label}_{name}.npz")
         progress = callbacks.Progress(config.iterations, every=100)
-        sr, info = evaluation.super_resolve(FLAGS.method, lr, config, state, [progress])
+        sr, info = evaluation.super_resolve(FLAGS.method, lr, config, state, [progress],
+                                            picture.jpeg_tables)
         imaging.write_png(os.path.join(images_dir, f"{name}.png"), sr)
         hr = imaging.read_image(hr_path)  # read only now, for scoring
         # LR-PSNR uses the input only: the run's own check of its output, the 8-bit
         # PNG as written (after back-projection its rounding dominates).
-        kernel = kernels.parse(info.get("kernel", kernels.BICUBIC))
-        lr_psnr = inference.lr_psnr(imaging.as_stored(sr), lr, kernel, config.scale)
+        degradation = degradation_lib.parse(info.get("kernel", degradation_lib.BICUBIC))
+        lr_psnr = inference.lr_psnr(imaging.as_stored(sr), lr, degradation, config.scale)
         record = {"name": name, "scores": evaluation.score(sr, hr, config.scale, lpips),
                   "lr_psnr": round(lr_psnr, 2),
                   "seconds": round(info["seconds"], 1), "final_losses": info["final_losses"],
                   "dtype_policy": info["dtype_policy"],
                   "config": (trained.replace(kernel=info["kernel"]).to_dict()
-                             if trained else None),  # a blind kernel as estimated
+                             if trained else None),  # an estimated spec as resolved
+                  "evidence": info.get("evidence"),
                   "machine": report.machine()["summary"],
                   "versions": {"zsrgan_tf": zsrgan_tf.__version__}}
         # Ablation of the test-time options: the same network, fewer options.

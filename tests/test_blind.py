@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from zsrgan_tf import blind, config, degrade, imaging, kernels
+from zsrgan_tf import blind, degrade, estimate, imaging, kernels
+from zsrgan_tf import degradation as degradation_lib
 
 
 @pytest.fixture(scope="module")
@@ -25,25 +26,25 @@ def test_estimate_follows_other_covariances(baby_hr, true_cov):
     assert blind.estimate_gaussian_cov(lr, 2) == pytest.approx(true_cov, rel=0.25)
 
 
-def test_resolve_replaces_only_blind(baby_lr):
-    cfg = config.preset("zssr", kernel="blind")
-    resolved = blind.resolve(cfg, baby_lr)
-    cov = float(resolved.kernel.partition(":")[2])
-    assert resolved.kernel.startswith("gaussian:") and cov == pytest.approx(2.0, abs=0.15)
-    assert resolved.grid == "corner" == cfg.grid
-    assert blind.resolve(config.preset("zssr", kernel="gaussian:1.5"), baby_lr).kernel == "gaussian:1.5"
+def test_resolve_estimates_only_blind(baby_lr):
+    resolved, evidence = estimate.resolve("blind", baby_lr, 2)
+    cov = float(resolved.spec.partition(":")[2])
+    assert resolved.spec.startswith("gaussian:") and cov == pytest.approx(2.0, abs=0.15)
+    assert resolved.grid == "corner" and evidence == {"covariance": round(cov, 3)}
+    assert estimate.resolve("gaussian:1.5", baby_lr, 2) == (degradation_lib.parse("gaussian:1.5"),
+                                                            {})
 
 
 def test_unresolved_blind_spec_is_refused():
-    with pytest.raises(kernels.KernelError, match="blind: the kernel is estimated from the image"):
-        kernels.parse("blind")
-    kernels.check("blind")  # valid as a flag: resolved once the image is read
+    with pytest.raises(kernels.KernelError, match="blind: estimated from the image"):
+        degradation_lib.parse("blind")
+    degradation_lib.check("blind")  # valid as a flag: resolved once the image is read
     with pytest.raises(kernels.KernelError, match="expected gaussian:COV"):
-        kernels.check("gaussian:wide")
+        degradation_lib.check("gaussian:wide")
     with pytest.raises(kernels.KernelError, match="expected gaussian:COV or gaussian:MAJOR"):
-        kernels.check("gaussian:4,1")
+        degradation_lib.check("gaussian:4,1")
     with pytest.raises(kernels.KernelError, match="MAJOR >= MINOR > 0"):
-        kernels.check("gaussian:1,4,0")
+        degradation_lib.check("gaussian:1,4,0")
 
 
 def test_too_small_image_is_refused():
@@ -66,10 +67,10 @@ def test_anisotropic_estimate_finds_the_axis(baby_hr, angle):
 
 
 def test_resolve_blind_aniso_gives_an_anisotropic_spec(baby_lr):
-    resolved = blind.resolve(config.preset("zssr", kernel="blind:aniso"), baby_lr)
-    major, minor, _ = (float(v) for v in resolved.kernel.partition(":")[2].split(","))
+    resolved, _ = estimate.resolve("blind:aniso", baby_lr, 2)
+    major, minor, _ = (float(v) for v in resolved.spec.partition(":")[2].split(","))
     assert major >= minor > 0 and major / minor < 1.5  # the g20 kernel is isotropic
-    assert kernels.parse(resolved.kernel).shape == (21, 21)
-    kernels.check("blind:aniso")
+    assert resolved.blur.shape == (21, 21)
+    degradation_lib.check("blind:aniso")
     with pytest.raises(ValueError, match="at least 96 x 96"):
         blind.estimate_gaussian_matrix(np.zeros((90, 200, 3)), 2)

@@ -22,6 +22,7 @@ def test_loss_log_resumes_under_the_files_header(tmp_path):
     """A resumed run keeps rows up to its checkpoint and appends under the file's
     columns (a run started by a version that logged fewer losses stays readable)."""
     import csv
+
     import keras
 
     class Model:
@@ -92,7 +93,7 @@ def test_adaptive_rule_keeps_the_rate_while_the_error_falls():
 def test_adaptive_rule_runs_inside_training(baby_lr):
     """train_on_image adds the rule; its test pair is the image and its own son."""
     import zsrgan_tf
-    from zsrgan_tf import blind, train
+    from zsrgan_tf import train
 
     lr = baby_lr[:96, :96]
     config = zsrgan_tf.preset("blind", iterations=100, crop_size=64, adaptive_lr=True,
@@ -100,7 +101,7 @@ def test_adaptive_rule_runs_inside_training(baby_lr):
     model, history = zsrgan_tf.train_on_image(lr, config)
     assert len(history.history["l_g_pix"]) == 100  # too early for a change (>= 256)
     assert float(model.g_optimizer.learning_rate) == pytest.approx(1e-3)
-    son_input, target = train._son_test_pair(lr, blind.resolve(config, lr))
+    son_input, target = train._son_test_pair(lr, config, model.degradation)
     assert son_input.shape[1:3] == target.shape[:2] == (96, 96)
 
     def error(x):

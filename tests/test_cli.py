@@ -14,7 +14,7 @@ from conftest import REPO
 from PIL import Image
 
 import zsrgan_tf
-from zsrgan_tf import inference
+from zsrgan_tf import degradation, inference
 
 SCRIPT = os.path.join(REPO, "scripts", "train_one.py")
 
@@ -60,13 +60,14 @@ def test_train_one_writes_all_outputs(tiny_png, tmp_path):
     generator = keras.saving.load_model(run / "generator.keras")
     lr = zsrgan_tf.read_image(tiny_png)
     net = np.clip(generator(zsrgan_tf.upscale_bicubic(lr, 2)[None])[0].numpy(), 0, 1)
-    sr = inference.back_project(net, lr, None, 2)
+    bicubic = degradation.parse("bicubic")
+    sr = inference.back_project(net, lr, bicubic, 2)
     png_pixels = np.asarray(Image.open(png)).astype(int)
     assert np.abs(np.round(np.clip(sr, 0, 1) * 255) - png_pixels).max() <= 1
     assert "iter 3/3" in stderr and "ETA" in stderr
     # LR-PSNR (no ground truth) is printed and recorded, of the PNG as written (after
     # back-projection the 8-bit rounding dominates it): bicubic sons, so MATLAB's imresize.
-    lr_psnr = inference.lr_psnr(png_pixels / 255.0, lr, None, 2)
+    lr_psnr = inference.lr_psnr(png_pixels / 255.0, lr, bicubic, 2)
     assert abs(record["output"]["lr_psnr_db"] - lr_psnr) < 0.006
     printed = re.search(rf"{re.escape(tiny_png)}: LR-PSNR ([0-9.]+) dB", stderr)
     assert abs(float(printed.group(1)) - record["output"]["lr_psnr_db"]) <= 0.06
@@ -123,7 +124,8 @@ def test_train_one_kernel_aware(tiny_png, tmp_path):
     # A blind kernel is estimated from the image, printed and recorded.
     kernel = record["config"]["kernel"]
     assert kernel.startswith("gaussian:") and float(kernel.partition(":")[2]) > 0
-    assert f"blind kernel estimate {kernel}" in stdout and record["config"]["ensemble"]
+    assert f"{tiny_png}: degradation {kernel} (covariance " in stderr
+    assert record["degradation"]["spec"] == kernel and record["config"]["ensemble"]
     # The export is the network on the corner grid (ensemble and back-projection are not in
     # it), in float32 (generator.keras keeps the run's precision: bf16 on CPUs with bf16 units).
     generator = keras.saving.load_model(run / "generator.keras")
@@ -180,12 +182,12 @@ def test_image_too_small_for_anisotropic_estimate_is_one_line_exit_2(tmp_path):
         (["--preset", "turbo"],
          "error: flag --preset=turbo: value should be one of "
          f"<{'|'.join(sorted(zsrgan_tf.PRESETS))}>"),
-        (["--seed", "-1"], "error: --preset fast --seed -1: seed must be in [0, 2**32), got -1"),
+        (["--seed", "-1"], "error: --preset auto --seed -1: seed must be in [0, 2**32), got -1"),
         (["--settings", "seed=-1"],  # --settings is honoured for seed, scale and precision
-         "error: --preset fast --settings 'seed=-1': seed must be in [0, 2**32), got -1"),
+         "error: --preset auto --settings 'seed=-1': seed must be in [0, 2**32), got -1"),
         (["--seed", "3", "--settings", "seed=7"],
          "error: --seed and --settings seed=...: give it once"),
-        (["--iterations", "0"], "error: --preset fast --iterations 0: iterations, batch_size "
+        (["--iterations", "0"], "error: --preset auto --iterations 0: iterations, batch_size "
          "and lr_halve_every must be >= 1"),
         (["--no_such_flag"], "error: Unknown command line flag 'no_such_flag'"),
         (["--export", "tflite,onnx"],

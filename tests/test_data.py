@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zsrgan_tf import data, degrade, kernels
+from zsrgan_tf import data, degradation, degrade, kernels
 
 
 def _first(dataset):
@@ -94,7 +94,8 @@ def test_kernel_aware_sons_are_blurred_subsampled_transformed_fathers(baby_lr, s
     side = 96
     image = baby_lr[50 : 50 + side, 70 : 70 + side]
     son, father = _first(data.father_son_dataset(image, scale=scale, noise_sigma=0.0, seed=2,
-                                                 min_father_side=64, kernel=kernel))
+                                                 min_father_side=64,
+                                                 degradation=degradation.parse("gaussian:2.0")))
     assert son.shape == father.shape and father.shape[1] % scale == 0
     for f, s in zip(father, son):
         # The son's kept pixels are exactly the blurred, subsampled (transformed) father...
@@ -110,21 +111,23 @@ def test_kernel_aware_crops_round_up_to_the_discriminator_minimum(baby_lr, multi
     # x3 with a kernel: a crop of 64 rounds to a multiple of 3 (or of lcm(16, 3) = 48
     # under XLA); rounding down would give 63 (48), below the discriminator's 64.
     batches = data.father_son_dataset(baby_lr[:120, :120], scale=3, crop_size=64, seed=0,
-                                      crop_multiple=multiple, kernel=kernels.gaussian(2.0))
+                                      crop_multiple=multiple,
+                                      degradation=degradation.parse("gaussian:2.0"))
     assert {son.shape[1] for son, _ in batches.take(20)} == sides
 
 
 def test_fathers_too_small_for_the_crop_multiple_are_an_image_size_error(baby_lr):
     with pytest.raises(data.ImageSizeError, match="needs a short side >= 96"):
         data.father_son_dataset(baby_lr[:90, :120], scale=3, crop_size=64, crop_multiple=16,
-                                kernel=kernels.gaussian(2.0))
+                                degradation=degradation.parse("gaussian:2.0"))
 
 
 def test_image_crops_are_upscaled_windows_of_the_image(baby_lr):
     from zsrgan_tf import degrade
 
-    plain = data.father_son_dataset(baby_lr, crop_size=64, batch_size=2, kernel=np.ones((3, 3)) / 9)
-    extra = data.father_son_dataset(baby_lr, crop_size=64, batch_size=2, kernel=np.ones((3, 3)) / 9,
+    blur = degradation.Degradation("3x3 box", blur=np.ones((3, 3)) / 9)
+    plain = data.father_son_dataset(baby_lr, crop_size=64, batch_size=2, degradation=blur)
+    extra = data.father_son_dataset(baby_lr, crop_size=64, batch_size=2, degradation=blur,
                                     image_crops=True)
     for (son, father), (son2, father2, window) in zip(plain.take(3), extra.take(3)):
         np.testing.assert_array_equal(son, son2)  # the (son, father) stream is unchanged

@@ -154,5 +154,5 @@ def test_unusable_kernel_files_are_kernel_errors(data_dir, tmp_path):
                           ("v73.mat", "v7.3 files are not supported")]:
         path = str(tmp_path / name)
         with pytest.raises(kernels.KernelError, match=message) as caught:
-            kernels.check(path)
+            kernels.parse(path)
         assert str(caught.value).startswith(path) and "\n" not in str(caught.value), name

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import zsrgan_tf
-from zsrgan_tf import data, gan
+from zsrgan_tf import data, degradation, gan
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_call_is_the_generator(rng):
 
 def test_network_sizes_come_from_the_config():
     config = zsrgan_tf.TrainConfig(g_filters=16, g_depth=5, d_filters=8, subpixel=True)
-    model = gan.ZSRGAN.from_config_object(config)
+    model = gan.ZSRGAN.from_config_object(config, degradation.parse("bicubic"))
     g, d = model.generator, model.discriminator
     assert (g.filters, g.depth, g.block, d.filters) == (16, 5, 2, 8)
     convs = [layer for layer in g.layers if isinstance(layer, keras.layers.Conv2D)]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from zsrgan_tf import degrade, inference, kernels, tiling
+from zsrgan_tf import degradation, degrade, inference, kernels, tiling
 
 
 def _zero_insertion(scale):
@@ -44,7 +44,7 @@ def test_ensemble_undoes_transforms_on_the_centre_grid(scale, rng):
 def test_each_transform_is_undone(rng):
     lr = rng.random((6, 11, 3)).astype(np.float32)
     up = _zero_insertion(2)
-    for t in inference.DIHEDRAL:
+    for t in degradation.DIHEDRAL:
         alone = inference.self_ensemble(up, lr, 2, "corner", transforms=[t])
         valid = ~np.isnan(alone)
         np.testing.assert_array_equal(alone[valid], up(lr)[valid])
@@ -54,6 +54,7 @@ def test_each_transform_is_undone(rng):
 @pytest.mark.parametrize("kernel", [None, "g20"])
 def test_back_projection_makes_sr_consistent_with_lr(kernel, rng):
     k = kernels.gaussian(2.0) if kernel else None
+    model = degradation.parse("gaussian:2.0" if kernel else "bicubic")
     hr = degrade.upscale_bicubic(rng.random((24, 20, 3)).astype(np.float32), 2).numpy()
     hr = np.clip(hr, 0, 1)
     lr = (degrade.blur_subsample(hr, k, 2) if k is not None
@@ -62,9 +63,9 @@ def test_back_projection_makes_sr_consistent_with_lr(kernel, rng):
         lambda x: degrade.imresize(x, (24, 20)).numpy())
     start = np.clip(hr + rng.normal(0, 0.05, hr.shape).astype(np.float32), 0, 1)
     before = np.abs(down(start) - lr).mean()
-    after = np.abs(down(inference.back_project(start, lr, k, 2, 10)) - lr).mean()
+    after = np.abs(down(inference.back_project(start, lr, model, 2, 10)) - lr).mean()
     assert after < 0.3 * before
-    np.testing.assert_allclose(inference.back_project(hr, lr, k, 2, 3), hr, atol=1e-5)
+    np.testing.assert_allclose(inference.back_project(hr, lr, model, 2, 3), hr, atol=1e-5)
 
 
 def test_lr_psnr_of_the_true_image_depends_on_the_assumed_degradation(data_dir):
@@ -77,12 +78,14 @@ def test_lr_psnr_of_the_true_image_depends_on_the_assumed_degradation(data_dir):
 
     lr = imaging.read_image(os.path.join(data_dir, "Set5", "LR_g20_x2", "bird.png"))
     hr = imaging.read_image(os.path.join(data_dir, "Set5", "HR", "bird.png"))
-    k = kernels.parse(os.path.join(data_dir, "kernels", "g20_x2_kernel.mat"))
-    assert 58.5 < inference.lr_psnr(hr, lr, k, 2) < 60.0
-    assert inference.lr_psnr(hr, lr, None, 2) == pytest.approx(30.23, abs=0.01)
-    assert inference.lr_psnr(hr, degrade.blur_subsample(hr, k, 2).numpy(), k, 2) == float("inf")
+    g20 = degradation.parse(os.path.join(data_dir, "kernels", "g20_x2_kernel.mat"))
+    assert 58.5 < inference.lr_psnr(hr, lr, g20, 2) < 60.0
+    assert inference.lr_psnr(hr, lr, degradation.parse("bicubic"), 2) == pytest.approx(30.23,
+                                                                                      abs=0.01)
+    made = degrade.blur_subsample(hr, g20.blur, 2).numpy()
+    assert inference.lr_psnr(hr, made, g20, 2) == float("inf")
     darker = np.clip(hr - 0.02, 0, 1)  # a colour shift of 0.02 caps it near 34 dB
-    assert inference.lr_psnr(darker, lr, k, 2) < 34.5
+    assert inference.lr_psnr(darker, lr, g20, 2) < 34.5
 
 
 def test_integer_images_are_scaled_like_read_image(rng):
@@ -92,11 +95,11 @@ def test_integer_images_are_scaled_like_read_image(rng):
     lr8 = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
     lr = lr8 / np.float32(255)
     sr = np.clip(degrade.upscale_bicubic(lr, 2).numpy(), 0, 1)
-    k = kernels.gaussian(2.0)
-    np.testing.assert_array_equal(inference.back_project(sr, lr8, k, 2, 2),
-                                  inference.back_project(sr, lr, k, 2, 2))
+    g20 = degradation.parse("gaussian:2.0")
+    np.testing.assert_array_equal(inference.back_project(sr, lr8, g20, 2, 2),
+                                  inference.back_project(sr, lr, g20, 2, 2))
     config = zsrgan_tf.preset("zssr", kernel="gaussian:2.0", back_projection=2)
-    model = zsrgan_tf.ZSRGAN.from_config_object(config)
+    model = zsrgan_tf.ZSRGAN.from_config_object(config, g20)
     np.testing.assert_array_equal(inference.upscale(model, lr8, config, tile=0),
                                   inference.upscale(model, lr, config, tile=0))
 
@@ -109,7 +112,7 @@ def test_tiled_inference_equals_one_pass(kernel, subpixel, rng):
 
     config = zsrgan_tf.preset("zssr" if kernel != "bicubic" else "cpu", kernel=kernel,
                               back_projection=0, subpixel=subpixel)
-    model = zsrgan_tf.ZSRGAN.from_config_object(config)
+    model = zsrgan_tf.ZSRGAN.from_config_object(config, degradation.parse(kernel))
     lr = rng.random((45, 58, 3)).astype(np.float32)
     whole = inference.upscale(model, lr, config, tile=0)
     tiled = inference.upscale(model, lr, config, tile=16, pad=inference.TILE_PAD)
@@ -133,7 +136,7 @@ def test_deep_generators_get_enough_tile_context(rng):
 
     config = zsrgan_tf.preset("zssr", kernel="gaussian:2.0", back_projection=0, ensemble=False,
                               subpixel=True, g_filters=8, g_depth=20)
-    model = zsrgan_tf.ZSRGAN.from_config_object(config)
+    model = zsrgan_tf.ZSRGAN.from_config_object(config, degradation.parse(config.kernel))
     assert inference.context(model.generator, 2) == 23 > inference.TILE_PAD
     lr = rng.random((60, 52, 3)).astype(np.float32)
     whole = inference.upscale(model, lr, config, tile=0)
@@ -164,7 +167,7 @@ def test_anisotropic_gaussian_orientation_and_moments():
 @pytest.mark.parametrize("spec,count", [("bicubic", 8), ("gaussian:2.0", 8), ("gaussian:4,1,0", 4),
                                         ("gaussian:4,1,45", 4), ("gaussian:4,1,30", 2)])
 def test_ensemble_keeps_the_transforms_that_leave_the_kernel_unchanged(spec, count):
-    transforms = inference.kernel_symmetries(kernels.parse(spec))
+    transforms = degradation.parse(spec).symmetries()
     assert len(transforms) == count and (False, False, False) in transforms
     assert (False, True, True) in transforms  # 180 degrees: every centred Gaussian
 
@@ -172,5 +175,5 @@ def test_ensemble_keeps_the_transforms_that_leave_the_kernel_unchanged(spec, cou
 def test_the_g20_kernel_file_keeps_all_8_transforms(data_dir):
     import os
 
-    k = kernels.parse(os.path.join(data_dir, "kernels", "g20_x2_kernel.mat"))
-    assert inference.kernel_symmetries(k) == inference.DIHEDRAL
+    g20 = degradation.parse(os.path.join(data_dir, "kernels", "g20_x2_kernel.mat"))
+    assert g20.symmetries() == degradation.DIHEDRAL

@@ -11,7 +11,7 @@ from zsrgan_tf import _startup
 _startup.import_tensorflow_quietly()
 
 
-from zsrgan_tf import export, inference  # zsrgan_tf.export.write_exports, inference.upscale
+from zsrgan_tf import degradation, estimate, export, inference
 from zsrgan_tf.config import PRESETS, SCALES, TrainConfig, preset
 from zsrgan_tf.data import father_son_dataset
 from zsrgan_tf.degrade import imresize, upscale_bicubic
@@ -27,6 +27,8 @@ __all__ = [
     "Generator",
     "TrainConfig",
     "ZSRGAN",
+    "degradation",
+    "estimate",
     "export",
     "father_son_dataset",
     "imresize",

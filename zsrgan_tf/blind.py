@@ -27,8 +27,6 @@ major/minor 1.4), which is why ``blind`` stays isotropic.
 import numpy as np
 from scipy import ndimage
 
-from zsrgan_tf import kernels
-
 # Frequency band compared, cycles per pixel (Nyquist is 0.5): where a blur of
 # about an LR pixel changes the spectrum most and quantisation noise does not
 # yet dominate.
@@ -44,12 +42,20 @@ _SIGMAS = np.linspace(0.2, 3.5, 67)
 _MAX_SIDE = 1024
 
 
+_LUMA = np.array([65.481, 128.553, 24.966]) / 255.0
+
+
 def _luma(rgb):
-    return rgb @ np.array([65.481, 128.553, 24.966]) / 255.0
+    return rgb @ _LUMA
 
 
-def _log_spectra(image, edges, sectors=1):
-    """Log power of a grey image (Hann-windowed, mean removed) averaged over rings
+def _luma_noise(noise):
+    """The std of the luma's noise for white noise of std ``noise`` in each channel."""
+    return noise * float(np.sqrt(np.sum(_LUMA**2)))
+
+
+def _spectra(image, edges, sectors=1):
+    """Power of a grey image (Hann-windowed, mean removed) averaged over rings
     (radius bins ``edges``, cycles per pixel) and ``sectors`` equal orientation
     sectors of [0, 180) degrees, the first centred on the x axis:
     ``(sectors, len(edges) - 1)``."""
@@ -60,8 +66,22 @@ def _log_spectra(image, edges, sectors=1):
     ring = np.digitize(np.hypot(fy, fx).ravel(), edges)
     angle = np.mod(np.arctan2(fy, fx).ravel() + np.pi / (2 * sectors), np.pi)
     sector = np.minimum((angle // (np.pi / sectors)).astype(int), sectors - 1)
-    return np.log([[power[(ring == i) & (sector == j)].mean() + 1e-20
-                    for i in range(1, len(edges))] for j in range(sectors)])
+    return np.array([[power[(ring == i) & (sector == j)].mean()
+                      for i in range(1, len(edges))] for j in range(sectors)])
+
+
+def _log_signal(image, noise, edges, sectors, operation=lambda x: x):
+    """Log of the ring powers of ``operation(image)`` without the part white noise
+    of ``noise`` (std, grey units) in ``image`` contributes: that part's power,
+    measured on noise images made the same way (two, seeded), is subtracted, and
+    what is left is kept at least a tenth of the total."""
+    power = _spectra(operation(image), edges, sectors)
+    if noise > 0:
+        rng = np.random.default_rng(0)
+        floor = np.mean([_spectra(operation(noise * rng.standard_normal(image.shape)), edges,
+                                  sectors) for _ in range(2)], axis=0)
+        power = np.maximum(power - floor, 0.1 * power)
+    return np.log(power + 1e-20)
 
 
 def _centre_crop(image, side):
@@ -79,15 +99,18 @@ def _grey(lr, min_side):
     return grey
 
 
-def _son_errors(grey, scale, sectors):
+def _son_errors(grey, scale, sectors, noise=0.0):
     """Spectrum-shape mismatch between the image and its son, per candidate son
-    blur (rows, ``_SIGMAS``) and orientation sector (columns)."""
+    blur (rows, ``_SIGMAS``) and orientation sector (columns); ``noise``: the std
+    of white noise in ``grey``, whose power is left out of both spectra."""
     edges = np.linspace(*BAND, _BINS + 1)
-    target = _log_spectra(grey, edges, sectors)
+    target = _log_signal(grey, noise, edges, sectors)
     errors = []
     for sigma in _SIGMAS:
-        son = ndimage.gaussian_filter(grey, sigma, mode="reflect")[::scale, ::scale]
-        diff = target - _log_spectra(son, edges, sectors)
+        def son(x, sigma=sigma):
+            return ndimage.gaussian_filter(x, sigma, mode="reflect")[::scale, ::scale]
+
+        diff = target - _log_signal(grey, noise, edges, sectors, son)
         # Shape only: any offset per sector is free.
         errors.append(np.sum((diff - diff.mean(axis=1, keepdims=True)) ** 2, axis=1))
     return np.array(errors)
@@ -99,7 +122,7 @@ def _kernel_variance(sigma_c, scale):
     return (scale * sigma_c) ** 2 / (scale**2 - 1)
 
 
-def estimate_gaussian_cov(lr, scale):
+def estimate_gaussian_cov(lr, scale, noise=0.0):
     """The covariance (HR pixels^2) of the isotropic Gaussian that made ``lr``.
 
     Args:
@@ -107,15 +130,17 @@ def estimate_gaussian_cov(lr, scale):
         ``16 * scale`` pixels each side (smaller sons leave rings of their
         spectrum empty).
       scale: the SR factor (2, 3 or 4): the kernel is the one of ``scale``.
+      noise: std of white noise in each channel of ``lr`` ([0, 1] units;
+        ``estimate.noise_level``), kept out of the spectra.
 
     Returns:
       float, the covariance for ``kernels.gaussian`` / ``gaussian:COV``.
     """
-    errors = _son_errors(_grey(lr, 16 * scale), scale, 1)[:, 0]
+    errors = _son_errors(_grey(lr, 16 * scale), scale, 1, _luma_noise(noise))[:, 0]
     return float(_kernel_variance(_SIGMAS[int(np.argmin(errors))], scale))
 
 
-def estimate_gaussian_matrix(lr, scale):
+def estimate_gaussian_matrix(lr, scale, noise=0.0):
     """The covariance matrix (HR pixels^2, ``kernels.gaussian`` convention) of the
     anisotropic Gaussian that made ``lr``.
 
@@ -129,11 +154,12 @@ def estimate_gaussian_matrix(lr, scale):
         ``48 * scale`` pixels each side (every ring and sector of the son's
         spectrum then holds frequencies).
       scale: the SR factor (2, 3 or 4).
+      noise: as for ``estimate_gaussian_cov``.
 
     Returns:
       float64 ``[[xx, xy], [xy, yy]]``, symmetric positive definite.
     """
-    errors = _son_errors(_grey(lr, 48 * scale), scale, SECTORS)
+    errors = _son_errors(_grey(lr, 48 * scale), scale, SECTORS, _luma_noise(noise))
     variances = _kernel_variance(_SIGMAS[np.argmin(errors, axis=0)], scale)
     phi = np.arange(SECTORS) * np.pi / SECTORS  # the sectors' frequency directions
     design = np.stack([np.cos(phi) ** 2, 2 * np.cos(phi) * np.sin(phi), np.sin(phi) ** 2], 1)
@@ -141,14 +167,3 @@ def estimate_gaussian_matrix(lr, scale):
     values, vectors = np.linalg.eigh([[xx, xy], [xy, yy]])
     values = np.maximum(values, _kernel_variance(_SIGMAS[0], scale))  # stay a covariance
     return vectors @ np.diag(values) @ vectors.T
-
-
-def resolve(config, lr):
-    """``config`` with a ``blind`` kernel replaced by ``gaussian:COV`` estimated from
-    ``lr``, and ``blind:aniso`` by ``gaussian:MAJOR,MINOR,ANGLE``."""
-    if config.kernel == kernels.BLIND:
-        return config.replace(kernel=f"gaussian:{estimate_gaussian_cov(lr, config.scale):.3f}")
-    if config.kernel == kernels.BLIND_ANISO:
-        major, minor, angle = kernels.axes(estimate_gaussian_matrix(lr, config.scale))
-        return config.replace(kernel=f"gaussian:{major:.3f},{minor:.3f},{angle:.1f}")
-    return config

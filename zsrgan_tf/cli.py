@@ -39,11 +39,10 @@ from absl import app, flags
 
 import zsrgan_tf
 from zsrgan_tf import (
-    blind,
     callbacks,
     checkpoint,
     data,
-    degrade,
+    estimate,
     export,
     files,
     imaging,
@@ -52,6 +51,7 @@ from zsrgan_tf import (
     train,
 )
 from zsrgan_tf import config as config_lib
+from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf.imaging import ImageError
 from zsrgan_tf.vgg import WeightsError
 
@@ -59,13 +59,13 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("image", None, "Low-resolution input: an image file (PNG, JPEG, TIFF, "
                     "WebP, BMP, ...), a folder of images or a quoted glob ('scans/*.tif').")
 flags.DEFINE_integer("scale", 2, "Super-resolution factor: 2, 3 or 4.")
-flags.DEFINE_enum("preset", "fast", sorted(config_lib.PRESETS),
-                  "Settings preset: 'fast' (the paper's method on a 300-step schedule chosen by "
-                  "time to quality; the default), 'paper' (the paper, exactly), 'cpu' (600 "
-                  "steps), 'zssr' (ZSSR's L1 recipe with ensemble and back-projection; "
-                  "kernel-aware with --kernel), 'zssr-subpixel' (zssr with the sub-pixel "
-                  "generator: 1/4 of the FLOPs at x2) or 'blind' (zssr on 600 steps with a kernel "
-                  "estimated from the image).")
+flags.DEFINE_enum("preset", "auto", sorted(config_lib.PRESETS),
+                  "Settings preset: 'auto' (the default: L1 training of the sub-pixel generator "
+                  "on sons made the way the image was, read from the image; see --kernel), "
+                  "'fast' (the paper's losses on bicubic sons, 300 steps), 'paper' (the paper, "
+                  "exactly), 'cpu' (fast, 600 steps), 'zssr' (ZSSR's recipe), 'zssr-subpixel' "
+                  "(auto's recipe, bicubic sons unless --kernel) or 'blind' (zssr on 600 steps "
+                  "with a Gaussian estimated from the image).")
 flags.DEFINE_integer("iterations", None, "Override the preset's number of iterations.")
 flags.DEFINE_string("output_dir", "saved_models", "Folder for the SR image and the model folder.")
 flags.DEFINE_integer("seed", 0, "Seed of weight init and father/son sampling.")
@@ -76,12 +76,13 @@ flags.DEFINE_enum(
     "(AMX, AVX512-BF16), else float32. 'float32' forces full precision.",
 )
 flags.DEFINE_string(
-    "kernel", None, "How the input was degraded, for kernel-aware training: 'bicubic' (the "
-    "paper), 'gaussian:COV' (isotropic, covariance COV px^2; g20 is gaussian:2.0), "
-    "'gaussian:MAJOR,MINOR,ANGLE' (variances along and across an axis at ANGLE degrees, "
-    "clockwise from the x axis), a .npy/.mat file (variable 'kernel'), 'blind' (an isotropic "
-    "Gaussian estimated from the image) or 'blind:aniso' (an anisotropic one). "
-    "Default: the preset's.",
+    "kernel", None, "How the input was made, to make the sons the same way: 'auto' (read from "
+    "the image: bicubic, a blur kernel, JPEG quality, noise), or the stages that made it "
+    "joined by '+': a blur ('gaussian:COV', 'gaussian:MAJOR,MINOR,ANGLE' or a .npy/.mat "
+    "kernel; alone: followed by keeping every scale-th pixel), 'bicubic' (a resize), "
+    "'noise:LEVEL' (grey levels of 255), 'jpeg:QUALITY'; e.g. 'bicubic', 'gaussian:2.0', "
+    "'gaussian:0.64+bicubic+jpeg:75'. Also 'blind' / 'blind:aniso' (a Gaussian estimated "
+    "from the image). Default: the preset's (docs/degradations.md).",
 )
 flags.DEFINE_string("settings", "", "More TrainConfig settings, key=value,... (tuples with '/'), "
                     "e.g. 'adaptive_lr=True,iterations=3000'.")
@@ -223,13 +224,24 @@ def _diverged(message, model, state, partial):
     return TrainingError(message + "; try another --seed or --precision float32")
 
 
-def _report_lr_psnr(image_path, sr, lr, config):
+def _report_lr_psnr(image_path, sr, lr, degradation, scale):
     """Prints and returns the LR-PSNR (``inference.lr_psnr``) of ``sr``, the output
     as the PNG stores it (``imaging.as_stored``; RGB, before any grey conversion)."""
-    value = inference.lr_psnr(sr, lr, kernels.parse(config.kernel), config.scale)
+    value = inference.lr_psnr(sr, lr, degradation, scale)
     print(f"{image_path}: LR-PSNR {value:.1f} dB (the output degraded as the sons were made, "
           "against the input)", file=sys.stderr, flush=True)  # stdout: the PNG paths only
     return value
+
+
+def _resolve(image_path, picture, config):
+    """The run's ``(config, degradation, evidence)``: the spec resolved once
+    (``estimate.resolve``); the config records the resolved spec."""
+    try:
+        degradation, evidence = estimate.resolve(config.kernel, picture.rgb, config.scale,
+                                                 picture.jpeg_tables)
+    except ValueError as e:
+        raise UsageError(f"{image_path}: {e}") from None
+    return config.replace(kernel=degradation.spec), degradation, evidence
 
 
 def run(image_path, config, preset_name, output_dir, overwrite, exports=(), export_tile=256,
@@ -247,20 +259,19 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
         data.check_image_size(lr.shape[0], lr.shape[1], config.scale, config.min_father_side)
     except ValueError as e:
         raise UsageError(f"{image_path}: {e}") from None
-    if config.kernel in kernels.BLIND_SPECS:
-        try:
-            config = blind.resolve(config, lr)  # config.json records the estimate
-        except ValueError as e:
-            raise UsageError(f"{image_path}: {e}") from None
-        print(f"{image_path}: blind kernel estimate {config.kernel}", flush=True)
+    estimated = config.kernel in degradation_lib.ESTIMATED
+    config, degradation, evidence = _resolve(image_path, picture, config)
     stem = os.path.splitext(os.path.basename(image_path))[0]
     png_path, run_dir, partial = _prepare_outputs(output_dir, f"{stem}_x{config.scale}",
                                                   overwrite, resume)
+    if estimated:
+        print(f"{image_path}: degradation {degradation.spec} ({estimate.describe(evidence)})",
+              file=sys.stderr, flush=True)
     state = os.path.join(partial, "checkpoint.npz")
     try:
-        _train_and_write(image_path, picture, config, preset_name, png_path, run_dir, partial,
-                         state, overwrite, exports, export_tile, tile, tile_pad,
-                         checkpoint_every, bit_depth, extra_callbacks)
+        _train_and_write(image_path, picture, config, degradation, evidence, preset_name,
+                         png_path, run_dir, partial, state, overwrite, exports, export_tile,
+                         tile, tile_pad, checkpoint_every, bit_depth, extra_callbacks)
     except TrainingError:
         raise  # the partial keeps the log and the last good generator
     except BaseException:
@@ -271,9 +282,9 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
     return png_path
 
 
-def _train_and_write(image_path, picture, config, preset_name, png_path, run_dir, partial,
-                     state, overwrite, exports, export_tile, tile, tile_pad, checkpoint_every,
-                     bit_depth, extra_callbacks):
+def _train_and_write(image_path, picture, config, degradation, evidence, preset_name,
+                     png_path, run_dir, partial, state, overwrite, exports, export_tile, tile,
+                     tile_pad, checkpoint_every, bit_depth, extra_callbacks):
     """Trains (or resumes) in ``partial``, writes every output there, then publishes it."""
     lr = picture.rgb
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -284,7 +295,7 @@ def _train_and_write(image_path, picture, config, preset_name, png_path, run_dir
             lr, config,
             [callbacks.Progress(config.iterations), callbacks.LossLog(
                 os.path.join(partial, "losses.csv")), guard, clock, *extra_callbacks],
-            checkpoint=state, checkpoint_every=checkpoint_every)
+            checkpoint=state, checkpoint_every=checkpoint_every, degradation=degradation)
     except checkpoint.CheckpointMismatch:
         raise UsageError(f"{partial}: the interrupted run used other settings; repeat its "
                          "flags, or --overwrite to start over") from None
@@ -298,19 +309,20 @@ def _train_and_write(image_path, picture, config, preset_name, png_path, run_dir
         raise _diverged(f"{image_path}: training diverged (non-finite output)", model, state,
                         partial)
     bits = picture.bits if bit_depth == "auto" else int(bit_depth)
-    lr_psnr = _report_lr_psnr(image_path, imaging.as_stored(sr, bits), lr, config)
+    lr_psnr = _report_lr_psnr(image_path, imaging.as_stored(sr, bits), lr, degradation,
+                              config.scale)
     alpha = None
     if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
-        alpha = degrade.upscale_bicubic(picture.alpha[..., None], config.scale,
-                                        config.grid).numpy()[..., 0]
+        alpha = degradation.upscale(picture.alpha[..., None], config.scale).numpy()[..., 0]
     model.generator.save(os.path.join(partial, GENERATOR))
     exported = export.write_exports(model.generator, config.scale, partial, exports,
-                                    export_tile, config.grid)
+                                    export_tile, degradation.grid)
     imaging.write_png(os.path.join(partial, os.path.basename(png_path)), sr, alpha,
                       picture.grey, bits)
     record = _record(image_path, picture, config, preset_name, png_path, sr, model, history,
                      clock.seconds(), started, bits)
     record["output"]["lr_psnr_db"] = round(lr_psnr, 2)
+    record["degradation"] = {"spec": degradation.spec, "evidence": evidence}
     record["exports"] = [os.path.basename(path) for path in exported]
     with open(os.path.join(partial, "config.json"), "w") as f:
         json.dump(record, f, indent=2)
@@ -391,7 +403,7 @@ def _config_from_flags():
         config = config_lib.preset(FLAGS.preset, **overrides)
     except ValueError as e:
         raise UsageError(f"{' '.join(given)}: {e}") from None
-    kernels.check(config.kernel)  # a bad spec or file fails here, before training
+    degradation_lib.check(config.kernel)  # a bad spec or file fails here, before training
     return config
 
 

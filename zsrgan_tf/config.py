@@ -59,17 +59,19 @@ class TrainConfig:
       vgg_normalize: feed VGG ImageNet-normalised RGB (True; the torchvision
         weights expect it) or un-normalised RGB in [0, 1] (False; the paper's
         code fed BGR in [-1, 1], see the README's departures).
-      kernel: how sons are made (``kernels.parse``): "bicubic" (the paper:
-        MATLAB bicubic down and up), "gaussian:COV" or a kernel file (blur
-        with it and keep pixels 0, s, 2s, ...: kernel-aware sons, on the
-        "corner" grid), or "blind" (a Gaussian estimated from the image,
-        ``blind``; recorded as "gaussian:COV" in the results; "blind:aniso":
-        an anisotropic one, recorded as "gaussian:MAJOR,MINOR,ANGLE").
+      kernel: the degradation spec the sons are made with (``degradation``):
+        "bicubic" (the paper: MATLAB bicubic down and up), "gaussian:COV" or a
+        kernel file (blur with it and keep pixels 0, s, 2s, ...: kernel-aware
+        sons, on the "corner" grid), a blur followed by "+bicubic", "+noise:N",
+        "+jpeg:Q"; or an estimated one (``estimate.resolve``): "auto" (the whole
+        model from the image), "blind" (a Gaussian on the corner grid) or
+        "blind:aniso" (an anisotropic one). Results record the resolved spec.
       ensemble: at inference, the median over the 8 rotations/flips (ZSSR), or
         over those that leave an anisotropic kernel unchanged
         (``inference.kernel_symmetries``).
       back_projection: at inference, this many back-projection steps with the
-        kernel (bicubic for "bicubic"; ZSSR).
+        degradation's blur and resampling (ZSSR); skipped when the degradation
+        has noise or JPEG, which an output consistent with its input would keep.
       seed: seeds weight init and the father/son sampler.
       precision: "auto" (by device, see ``precision``), "float32",
         "mixed_bfloat16" or "mixed_float16". An execution setting, not part of
@@ -132,11 +134,6 @@ class TrainConfig:
         if self.back_projection < 0:
             raise ValueError("back_projection must be >= 0")
 
-    @property
-    def grid(self):
-        """The sampling grid (``degrade.GRIDS``) of the sons, hence of inference."""
-        return "centre" if self.kernel == "bicubic" else "corner"
-
     def replace(self, **changes):
         """A copy with some settings changed (validated again)."""
         return dataclasses.replace(self, **changes)
@@ -185,6 +182,9 @@ PRESETS = {
 # (docs/BENCHMARKS.md): 36.04 dB trained in float32, 36.11-36.19 over 3 seeds
 # trained in bf16, in about 40 s per image on a 2-core CPU with AVX512-BF16.
 PRESETS["zssr-subpixel"] = PRESETS["zssr"].replace(subpixel=True)
+# The default: the zssr-subpixel recipe on sons made the way the input was
+# (``estimate.auto``: bicubic, a blur kernel, JPEG, noise, read from the image).
+PRESETS["auto"] = PRESETS["zssr-subpixel"].replace(kernel="auto")
 
 
 def parse_overrides(text):

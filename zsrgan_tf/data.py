@@ -16,6 +16,7 @@ materialising either full image.
 import numpy as np
 import tensorflow as tf
 
+from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf import degrade, imaging, precision
 from zsrgan_tf.config import TrainConfig
 from zsrgan_tf.models import Discriminator
@@ -149,7 +150,7 @@ def father_son_dataset(
     seed=TrainConfig.seed,
     crop_multiple=None,
     start=0,
-    kernel=None,
+    degradation=None,
     image_crops=False,
 ):
     """An endless dataset of ``(son, father)`` training batches from one image.
@@ -174,11 +175,12 @@ def father_son_dataset(
         once per shape, compiles at most 5 times.
         None: 16 where Keras turns XLA on by default (GPUs), else 1.
       start: index of the first batch (to resume a run at that step).
-      kernel: None for the paper's bicubic sons, or a blur kernel ``(n, n)``
-        (``kernels.parse``) for kernel-aware sons: each geometric copy of the
-        father crop is blurred with it (mirrored borders) and pixels 0, s, 2s,
-        ... are kept (``degrade.blur_subsample``), then upscaled by bicubic on
-        the "corner" grid. Crop sides are then multiples of ``scale``.
+      degradation: how sons are made from fathers, a ``degradation.Degradation``;
+        None or plain ``bicubic``: the paper's sons (MATLAB bicubic down and up,
+        computed from the whole father and cropped). Any other: each geometric
+        copy of the father crop is degraded (``Degradation.degrade``: blur,
+        resampling, noise, JPEG, mirrored borders) and upscaled by bicubic on
+        the degradation's grid. Crop sides are then multiples of ``scale``.
       image_crops: also yield the generator input of a random window of the
         image itself at the target scale: an LR window of ``c / scale`` pixels
         upscaled by bicubic (on the sons' grid) to ``c x c``, batch of one. The
@@ -194,7 +196,9 @@ def father_son_dataset(
     """
     if crop_multiple is None:
         crop_multiple = precision.XLA_CROP_MULTIPLE if precision.use_xla() else 1
-    if kernel is not None or image_crops:  # sons or image windows of crop / scale pixels
+    explicit = degradation is not None and degradation.spec != degradation_lib.BICUBIC
+    grid = "centre" if degradation is None else degradation.grid
+    if explicit or image_crops:  # sons or image windows of crop / scale pixels
         crop_multiple = int(np.lcm(crop_multiple, scale))
     # The smallest multiple of crop_multiple that is >= MIN_CROP; smaller fathers are
     # not sampled (at x3 with XLA, 96: a crop of 64 would round down below the minimum).
@@ -221,7 +225,7 @@ def father_son_dataset(
         )
         order = tf.argsort(tf.random.stateless_uniform([_N_COPIES], seeds[3]))
         order = tf.gather(order, tf.range(batch_size) % _N_COPIES)
-        if kernel is None:
+        if not explicit:
             father, son = crop_pair(image, (father_h, father_w), (top, left), crop, scale)
             father = tf.gather(dihedral_copies(father), order)
             son = tf.gather(dihedral_copies(son), order)
@@ -229,8 +233,10 @@ def father_son_dataset(
             # Sons from the transformed fathers: a flip moves the kept pixels 0, s, 2s, ...
             father = father_crop(image, (father_h, father_w), (top, left), crop)
             father = tf.gather(dihedral_copies(father), order)
-            son = degrade.blur_subsample(father, kernel, scale)
-            son = degrade.upscale_bicubic(son, scale, "corner")
+            # The sons' own noise: a stream folded from the last seed, so the
+            # other streams are those of the paper's sons.
+            noise_seed = tf.random.experimental.stateless_fold_in(seeds[4], 1)
+            son = degradation.upscale(degradation.degrade(father, scale, noise_seed), scale)
         son += noise_sigma * tf.random.stateless_normal(tf.shape(son), seeds[4])
         if not image_crops:
             return son, father
@@ -243,7 +249,7 @@ def father_son_dataset(
         top = tf.random.stateless_uniform([], seeds[0], 0, height - side + 1, dtype=tf.int32)
         left = tf.random.stateless_uniform([], seeds[1], 0, width - side + 1, dtype=tf.int32)
         window = image[None, top:top + side, left:left + side]
-        return degrade.upscale_bicubic(window, scale, "centre" if kernel is None else "corner")
+        return degrade.upscale_bicubic(window, scale, grid)
 
     return (
         tf.data.Dataset.range(start, np.iinfo(np.int64).max)

@@ -222,19 +222,22 @@ def downscale_bicubic(image, scale):
     cores (docs/BENCHMARKS.md, "Back-projection speed").
 
     Args:
-      image: float tensor ``(H, W, C)`` or ``(N, H, W, C)``; H, W multiples of
-        ``scale``.
+      image: float tensor ``(H, W, C)`` or ``(N, H, W, C)`` (float32 or float64;
+        other types are taken as float32); H, W multiples of ``scale``.
       scale: integer factor >= 1.
 
     Returns:
-      float32 tensor of spatial size ``(H // scale, W // scale)``, not clipped.
+      Tensor of spatial size ``(H // scale, W // scale)``, float64 for float64
+      input, else float32; not clipped.
     """
-    image = tf.convert_to_tensor(image, tf.float32)
+    image = tf.convert_to_tensor(image)
+    if image.dtype != tf.float64:
+        image = tf.cast(image, tf.float32)
     batched = image if image.shape.rank == 4 else image[None]
     channels = batched.shape[-1]
     first, weights = downscale_weights(scale)
     taps = int(weights.shape[0])
-    weights = tf.cast(weights, tf.float32)
+    weights = tf.cast(weights, image.dtype)
     for axis in (1, 2):
         size = tf.shape(batched)[axis]
         # The taps of outputs 0 .. size/s - 1 reach inputs first .. size - s + first + taps - 1.
@@ -242,8 +245,12 @@ def downscale_bicubic(image, scale):
         extended = tf.gather(batched, index, axis=axis)
         shape = [taps, 1] if axis == 1 else [1, taps]
         kernel = tf.tile(tf.reshape(weights, shape + [1, 1]), [1, 1, channels, 1])
-        strides = [1, scale, 1, 1] if axis == 1 else [1, 1, scale, 1]
-        batched = tf.nn.depthwise_conv2d(extended, kernel, strides, "VALID")
+        if batched.dtype == tf.float32:
+            strides = [1, scale, 1, 1] if axis == 1 else [1, 1, scale, 1]
+            batched = tf.nn.depthwise_conv2d(extended, kernel, strides, "VALID")
+        else:  # TensorFlow's float64 depthwise convolution takes equal strides only
+            batched = tf.nn.depthwise_conv2d(extended, kernel, [1, 1, 1, 1], "VALID")
+            batched = batched[:, ::scale] if axis == 1 else batched[:, :, ::scale]
     return batched if image.shape.rank == 4 else batched[0]
 
 

@@ -9,13 +9,18 @@ Trained methods report their final iteration; the ground truth is used only
 by ``score``, after super-resolution.
 """
 
+import io
 import os
+import shutil
 import time
+import zlib
 
 import numpy as np
+from PIL import Image
 
-from zsrgan_tf import blind, degrade, imaging, inference, metrics, train
 from zsrgan_tf import callbacks as callbacks_lib
+from zsrgan_tf import degradation as degradation_lib
+from zsrgan_tf import degrade, estimate, files, imaging, inference, metrics, train
 
 METHODS = ("bicubic", "zssr", "zsrgan")
 # The shared test sets' LR folder (Gaussian blur, covariance 2.0, x2; REFERENCE.md section 2).
@@ -35,7 +40,8 @@ def method_config(method, config):
     return config
 
 
-def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
+def super_resolve(method, lr, config, checkpoint=None, callbacks=(), jpeg_tables=None,
+                  variants=True):
     """Super-resolves ``lr`` with ``method``.
 
     Args:
@@ -44,14 +50,18 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
       config: ``TrainConfig`` (its scale is used by every method).
       checkpoint: optional training-state path, to resume a killed run.
       callbacks: Keras callbacks for training.
+      jpeg_tables: the input file's JPEG quantisation tables, for ``auto``
+        (``imaging.Picture.jpeg_tables``).
+      variants: also return the ablation's ``variants`` (three more inferences).
 
     Returns:
       ``(sr, info)``: float32 ``(scale*H, scale*W, 3)`` in [0, 1], and a dict
-      with ``seconds`` (training and inference, summed over resumed runs),
-      ``final_losses``, ``dtype_policy`` and, for trained methods, ``kernel``
-      (the spec used: a ``blind`` one is replaced by its estimate) and
-      ``variants``: name -> SR image of the same network with fewer test-time
-      options (see ``_variants``; computed after ``seconds`` is taken).
+      with ``seconds`` (the degradation's estimate, training and inference,
+      summed over resumed runs), ``final_losses``, ``dtype_policy`` and, for
+      trained methods, ``kernel`` (the resolved degradation spec),
+      ``evidence`` (what an estimated one rests on) and ``variants``: name ->
+      SR image of the same network with fewer test-time options (see
+      ``_variants``; computed after ``seconds`` is taken).
     """
     t0 = time.perf_counter()
     trained = method_config(method, config)
@@ -59,7 +69,8 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
         sr = np.clip(degrade.upscale_bicubic(lr, config.scale).numpy(), 0.0, 1.0)
         return sr, {"seconds": time.perf_counter() - t0, "final_losses": {},
                     "dtype_policy": "float32"}
-    trained = blind.resolve(trained, lr)
+    degradation, evidence = estimate.resolve(trained.kernel, lr, trained.scale, jpeg_tables)
+    trained = trained.replace(kernel=degradation.spec)
     callbacks = list(callbacks)
     earlier = 0.0
     if checkpoint:
@@ -67,8 +78,8 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
         callbacks.append(clock)
         earlier = clock.before
     model, history = train.train_on_image(
-        lr, trained, callbacks, checkpoint=checkpoint, checkpoint_every=CHECKPOINT_EVERY
-    )
+        lr, trained, callbacks, checkpoint=checkpoint, checkpoint_every=CHECKPOINT_EVERY,
+        degradation=degradation)
     sr = inference.upscale(model, lr, trained)
     seconds = earlier + time.perf_counter() - t0
     return sr, {
@@ -76,7 +87,8 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=()):
         "final_losses": {k: float(v[-1]) for k, v in history.history.items() if v},
         "dtype_policy": model.generator.dtype_policy.name,
         "kernel": trained.kernel,
-        "variants": _variants(model, lr, trained),
+        "evidence": evidence,
+        "variants": _variants(model, lr, trained) if variants else {},
     }
 
 
@@ -135,8 +147,102 @@ def check_pair_sizes(pairs, scale):
 
 
 def dataset_pairs(folder, lr_subdir=G20_LR_DIR):
-    """``[(name, lr_path, hr_path)]`` for files present in both ``HR/`` and ``lr_subdir/``."""
+    """``[(name, lr_path, hr_path)]`` for the images whose name (without extension)
+    is in both ``HR/`` and ``lr_subdir/`` (a JPEG input has a PNG ground truth)."""
     hr_dir, lr_dir = os.path.join(folder, "HR"), os.path.join(folder, lr_subdir)
-    names = sorted(set(os.listdir(hr_dir)) & set(os.listdir(lr_dir)))
-    return [(os.path.splitext(n)[0], os.path.join(lr_dir, n), os.path.join(hr_dir, n))
-            for n in names]
+    hr = {os.path.splitext(n)[0]: n for n in os.listdir(hr_dir)}
+    lr = {os.path.splitext(n)[0]: n for n in os.listdir(lr_dir)}
+    return [(name, os.path.join(lr_dir, lr[name]), os.path.join(hr_dir, hr[name]))
+            for name in sorted(set(hr) & set(lr))]
+
+
+def degraded_file(hr, degradation, scale, seed):
+    """The LR file an HR image makes under ``degradation``, as its bytes.
+
+    The linear part is computed in float64 (``Degradation.downscale``), the noise
+    drawn from ``numpy.random.default_rng(seed)``, and the result rounded to 8 bits
+    in float64 (as the shared LR_g20_x2 files were made: ``gaussian:2.0``
+    reproduces them bit for bit); with JPEG, Pillow encodes it at the spec's
+    quality (its default 4:2:0 chroma).
+
+    Args:
+      hr: float ``(H, W, 3)`` in [0, 1], H and W multiples of ``scale``.
+      degradation: a ``degradation.Degradation``.
+      scale: integer factor.
+      seed: int, the noise's seed.
+
+    Returns:
+      ``(bytes, extension)``: a JPEG (".jpg") or PNG (".png") file.
+    """
+    lr = degradation.downscale(np.asarray(hr, np.float64), scale).numpy()
+    if degradation.noise:
+        lr = lr + degradation.noise * np.random.default_rng(seed).standard_normal(lr.shape)
+    pixels = Image.fromarray(imaging.to_uint8(lr))
+    buffer = io.BytesIO()
+    if degradation.jpeg is None:
+        pixels.save(buffer, format="PNG")
+        return buffer.getvalue(), ".png"
+    pixels.save(buffer, format="JPEG", quality=degradation.jpeg)
+    return buffer.getvalue(), ".jpg"
+
+
+def _copy_cropped(source, target, scale):
+    """Copies an HR image cropped to a multiple of ``scale``, whole or not at all:
+    byte for byte when no crop is needed, else re-encoded with its layout."""
+    picture = imaging.read_picture(source)
+    h, w = picture.rgb.shape[:2]
+    if h % scale == 0 and w % scale == 0:
+        shutil.copyfile(source, target + ".partial")
+        os.replace(target + ".partial", target)
+        return
+    h, w = h // scale * scale, w // scale * scale
+    alpha = None if picture.alpha is None else picture.alpha[:h, :w]
+    imaging.write_png(target, picture.rgb[:h, :w], alpha, picture.grey, picture.bits)
+    print(f"{target}: cropped to {w}x{h}, a multiple of {scale}")
+
+
+def degrade_dataset(dataset, spec, scale, out, lr_dir, seed=0):
+    """Makes LR inputs from a dataset's HR images with a known degradation.
+
+    Each ``dataset``/HR PNG is cropped to a multiple of ``scale`` (bottom and
+    right; MZSR's "modcrop") and copied to ``out``/HR (byte for byte when no
+    crop is needed), then degraded (``degraded_file``) into ``out``/``lr_dir``,
+    as PNG, or JPEG when the spec ends with JPEG compression. The noise of image
+    NAME is drawn from the seed ``seed`` + crc32(NAME). Existing files are left
+    alone, so a second call only lists them.
+
+    Args:
+      dataset: folder with HR/.
+      spec: a known degradation spec (``degradation.parse``).
+      scale: integer factor.
+      out: output folder.
+      lr_dir: name of the LR subfolder.
+      seed: int.
+
+    Returns:
+      The LR paths, sorted by name.
+
+    Raises:
+      kernels.KernelError: a bad spec. FileNotFoundError: no ``dataset``/HR.
+    """
+    degradation = degradation_lib.parse(spec)
+    hr_dir = os.path.join(dataset, "HR")
+    if not os.path.isdir(hr_dir):
+        raise FileNotFoundError(f"{hr_dir}: no such folder")
+    for folder in ("HR", lr_dir):
+        os.makedirs(os.path.join(out, folder), exist_ok=True)
+    made = []
+    for name in sorted(n for n in os.listdir(hr_dir) if n.lower().endswith(".png")):
+        stem = os.path.splitext(name)[0]
+        hr_copy = os.path.join(out, "HR", name)
+        if not os.path.exists(hr_copy):
+            _copy_cropped(os.path.join(hr_dir, name), hr_copy, scale)
+        ext = ".png" if degradation.jpeg is None else ".jpg"
+        lr_path = os.path.join(out, lr_dir, stem + ext)
+        if not os.path.exists(lr_path):
+            content, _ = degraded_file(
+                imaging.read_image(hr_copy), degradation, scale,
+                seed + zlib.crc32(stem.encode()))
+            files.write_bytes(lr_path, content)
+        made.append(lr_path)
+    return made

@@ -86,6 +86,9 @@ class ZSRGAN(keras.Model):
       grid: sampling grid of the training sons (``degrade.GRIDS``), used by
         ``upscale``: "centre" for bicubic sons, "corner" for kernel-aware ones.
       generator, discriminator: networks to train; new ones by default.
+      degradation: the ``degradation.Degradation`` the sons are made with, kept
+        as ``model.degradation`` for ``inference.upscale`` (not saved with the
+        model: a reloaded one has None); its grid replaces ``grid``.
 
     ``L_Rec`` is ``losses.pixel_loss`` (L1 in the paper's [-1, 1] units).
 
@@ -110,6 +113,7 @@ class ZSRGAN(keras.Model):
         grid="centre",
         generator=None,
         discriminator=None,
+        degradation=None,
         **kwargs,
     ):
         # float32: Keras casts a model's inputs to its compute dtype, and the image
@@ -124,7 +128,8 @@ class ZSRGAN(keras.Model):
         self.gan_warmup = gan_warmup
         self.perceptual = perceptual
         self.gan_target = gan_target
-        self.grid = grid
+        self.degradation = degradation
+        self.grid = degradation.grid if degradation else grid
         self.generator = generator or Generator(name="generator")
         self.discriminator = discriminator or Discriminator(name="discriminator")
         # The frozen trunk takes the generator's precision (kept by a reloaded model).
@@ -138,8 +143,9 @@ class ZSRGAN(keras.Model):
         self.train_step_traces = 0
 
     @classmethod
-    def from_config_object(cls, config):
-        """New networks with the scale and loss settings of a ``TrainConfig``.
+    def from_config_object(cls, config, degradation):
+        """New networks with the scale and loss settings of a ``TrainConfig``, for
+        sons made with ``degradation`` (a ``degradation.Degradation``).
 
         The optimisers (``make_optimizer(config)``) and the data
         (``father_son_dataset``) take the rest of the config.
@@ -154,7 +160,7 @@ class ZSRGAN(keras.Model):
             gan_warmup=config.gan_warmup,
             perceptual=config.perceptual,
             gan_target=config.gan_target,
-            grid=config.grid,
+            degradation=degradation,
             generator=Generator(config.g_filters, config.g_depth,
                                 block=config.scale if config.subpixel else 1, name="generator"),
             discriminator=Discriminator(config.d_filters, name="discriminator"),

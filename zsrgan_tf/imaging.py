@@ -61,6 +61,8 @@ class Picture:
       grey: the file is greyscale (written back with one channel).
       bits: bits per channel of the file, 8 or 16.
       mode: the file's Pillow mode (e.g. "RGB", "P", "I;16", "CMYK"), for reports.
+      jpeg_tables: a JPEG file's quantisation tables, ``{table id: 64 ints}`` as
+        Pillow reads them (luma first); None for other formats.
     """
 
     rgb: np.ndarray
@@ -68,6 +70,7 @@ class Picture:
     grey: bool = False
     bits: int = 8
     mode: str = "RGB"
+    jpeg_tables: dict = None
 
 
 def _rawmode(im):
@@ -136,6 +139,9 @@ def read_picture(path):
             if 0 in im.size:
                 raise ImageError(path, "image has zero size")
             picture = _picture(im, path, rawmode)
+            if im.format == "JPEG" and getattr(im, "quantization", None):
+                tables = {k: list(v) for k, v in im.quantization.items()}
+                picture = dataclasses.replace(picture, jpeg_tables=tables)
     except UnidentifiedImageError:
         raise ImageError(path, "not an image file (unrecognised format)") from None
     except Image.DecompressionBombError as e:

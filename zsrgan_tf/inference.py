@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from zsrgan_tf import blind, degrade, imaging, kernels, metrics, tiling
+from zsrgan_tf import degradation as degradation_lib
+from zsrgan_tf import imaging, metrics, tiling
 
 # Context per tile side, LR pixels. The reach of an output pixel is 2 LR pixels
 # of bicubic, ceil(depth * block / scale) for the generator (4 for the paper's
@@ -24,19 +25,6 @@ TILE_PAD = 16
 # for 64 channels on this CPU, float32, 512^2 and 1024^2 outputs).
 MEMORY_BUDGET = 2 * 2**30
 BYTES_PER_CHANNEL_PIXEL = 34
-
-# The 8 dihedral transforms of an image as (transpose, flip rows, flip columns).
-DIHEDRAL = tuple((t, r, c) for t in (False, True) for r in (False, True) for c in (False, True))
-
-
-def _forward(image, transform):
-    transpose, flip_rows, flip_cols = transform
-    out = np.swapaxes(image, 0, 1) if transpose else image
-    if flip_rows:
-        out = out[::-1]
-    if flip_cols:
-        out = out[:, ::-1]
-    return out
 
 
 def _unflip(sr, axis, shift):
@@ -61,22 +49,7 @@ def _inverse(sr, transform, shift):
     return np.swapaxes(out, 0, 1) if transpose else out
 
 
-def kernel_symmetries(kernel, transforms=DIHEDRAL, tolerance=1e-6):
-    """The ``transforms`` that leave ``kernel`` unchanged (None: bicubic, all of them).
-
-    The network learnt the image's own blur; a flipped or rotated image carries a
-    flipped or rotated blur, so only these transforms give it inputs like the
-    ones it learnt: all 8 for an isotropic Gaussian, 4 for an anisotropic one on
-    an axis or a diagonal, 2 (identity and 180 degrees) for any other.
-    """
-    if kernel is None:
-        return tuple(transforms)
-    scale = np.abs(kernel).max()
-    return tuple(t for t in transforms
-                 if np.abs(_forward(kernel, t) - kernel).max() <= tolerance * scale)
-
-
-def self_ensemble(upscale, lr, scale, grid="centre", transforms=DIHEDRAL):
+def self_ensemble(upscale, lr, scale, grid="centre", transforms=degradation_lib.DIHEDRAL):
     """Pixel-wise median of ``upscale`` over geometric transforms of ``lr``.
 
     Args:
@@ -84,30 +57,28 @@ def self_ensemble(upscale, lr, scale, grid="centre", transforms=DIHEDRAL):
       lr: float32 ``(H, W, 3)`` in [0, 1].
       scale: integer factor.
       grid: ``degrade.GRIDS`` member the network was trained on.
-      transforms: subset of ``DIHEDRAL``.
+      transforms: subset of ``degradation.DIHEDRAL``.
 
     Returns:
       float32 ``(scale*H, scale*W, 3)``; where a transform has no estimate
       (corner grid: the last ``scale - 1`` rows/columns) the median of the others.
     """
     shift = scale - 1 if grid == "corner" else 0
-    estimates = [_inverse(np.asarray(upscale(np.ascontiguousarray(_forward(lr, t)))), t, shift)
-                 for t in transforms]
+    estimates = [_inverse(np.asarray(upscale(np.ascontiguousarray(
+        degradation_lib.transform(lr, t)))), t, shift) for t in transforms]
     return np.nanmedian(np.stack(estimates), axis=0).astype(np.float32)
 
 
-def back_project(sr, lr, kernel, scale, iterations=10):
+def back_project(sr, lr, degradation, scale, iterations=10):
     """Makes ``sr`` consistent with ``lr``: ``sr += up(lr - down(sr))``, repeated (ZSSR).
 
-    With a kernel, ``down`` is ``degrade.blur_subsample`` and ``up`` bicubic on
-    the corner grid (the grid ``blur_subsample`` makes); without one (bicubic
-    sons), ``down`` is MATLAB's antialiased bicubic ``imresize`` and ``up``
-    bicubic on the centre grid.
+    ``down`` is the degradation's linear part (``Degradation.downscale``: blur and
+    resampling) and ``up`` bicubic on its grid.
 
     Args:
       sr: float32 ``(scale*H, scale*W, 3)``.
       lr: ``(H, W, 3)``, float in [0, 1] or integers (``imaging.to_float``).
-      kernel: the blur kernel ``(n, n)``, or None for bicubic.
+      degradation: a ``degradation.Degradation``.
       scale: integer factor.
       iterations: number of corrections (0 returns ``sr``).
 
@@ -116,44 +87,26 @@ def back_project(sr, lr, kernel, scale, iterations=10):
     """
     sr = np.asarray(sr, np.float32)
     lr = imaging.to_float(lr)
-    grid = "centre" if kernel is None else "corner"
     for _ in range(iterations):
-        residual = lr - downscale(sr, kernel, scale)
-        sr = np.clip(sr + degrade.upscale_bicubic(residual, scale, grid).numpy(), 0.0, 1.0)
+        residual = lr - degradation.downscale(sr, scale).numpy()
+        sr = np.clip(sr + degradation.upscale(residual, scale).numpy(), 0.0, 1.0)
     return sr
 
 
-def downscale(sr, kernel, scale):
-    """``sr`` degraded as the run's sons were made from their fathers.
-
-    Args:
-      sr: float32 ``(scale*H, scale*W, 3)``.
-      kernel: the blur kernel ``(n, n)`` (blur, keep pixels 0, s, 2s, ...), or
-        None for bicubic sons (MATLAB's antialiased ``imresize``,
-        ``degrade.downscale_bicubic``).
-      scale: integer factor.
-
-    Returns:
-      float32 numpy ``(H, W, 3)``, not clipped.
-    """
-    if kernel is None:
-        return degrade.downscale_bicubic(sr, scale).numpy()
-    return degrade.blur_subsample(sr, kernel, scale).numpy()
-
-
-def lr_psnr(sr, lr, kernel, scale):
-    """LR-PSNR: how well ``sr``, degraded like the sons (``downscale``), reproduces
-    the input ``lr``, in dB (peak 1). It needs no ground truth: it measures
-    agreement with the run's own model of the degradation, not closeness to
-    the truth. With the true kernel the true HR image scores about 59 dB (the
-    input's 8-bit rounding); with a wrong model it scores low too (Set5 g20
-    HR images under bicubic: 24-34 dB), so a low value means "inconsistent
-    with the assumed degradation", whatever the cause.
+def lr_psnr(sr, lr, degradation, scale):
+    """LR-PSNR: how well ``sr``, degraded by the linear part of ``degradation``
+    (blur and resampling), reproduces the input ``lr``, in dB (peak 1). It needs
+    no ground truth: it measures agreement with the run's own model of the
+    degradation, not closeness to the truth. With the true kernel the true HR
+    image scores about 59 dB (the input's 8-bit rounding); with a wrong model it
+    scores low too (Set5 g20 HR images under bicubic: 24-34 dB), so a low value
+    means "inconsistent with the assumed degradation", whatever the cause; noise
+    and JPEG in the input lower it too.
 
     Args:
       sr: float32 ``(scale*H, scale*W, 3)`` in [0, 1].
       lr: ``(H, W, 3)``, float in [0, 1] or integers (``imaging.to_float``).
-      kernel: as for ``downscale``.
+      degradation: a ``degradation.Degradation``.
       scale: integer factor.
 
     Returns:
@@ -161,7 +114,7 @@ def lr_psnr(sr, lr, kernel, scale):
       rounded, no shave); inf when the two agree exactly.
     """
     lr = imaging.to_float(lr)
-    down = downscale(np.asarray(sr, np.float32), kernel, scale)
+    down = degradation.downscale(np.asarray(sr, np.float32), scale).numpy()
     return metrics.psnr(down, lr, "paper", scale)
 
 
@@ -196,9 +149,12 @@ def upscale(model, lr, config, tile=None, pad=None):
     ensemble's reach); back-projection then runs on the whole image.
 
     Args:
-      model: a trained ``gan.ZSRGAN`` (its ``upscale`` uses its grid).
+      model: a trained ``gan.ZSRGAN``; its ``degradation`` (the one its sons were
+        made with) sets the grid, the ensemble's transforms and the
+        back-projection.
       lr: ``(H, W, 3)``, float in [0, 1] or integers (``imaging.to_float``).
-      config: the run's ``TrainConfig`` (``ensemble``, ``back_projection``, ``kernel``).
+      config: the run's ``TrainConfig`` (``ensemble``, ``back_projection``, ``scale``);
+        back-projection runs only for a degradation without noise or JPEG.
       tile: LR core side of the tiles; None chooses by memory (``auto_tile``);
         0 is one whole-image pass.
       pad: context per tile side, LR pixels; None: ``TILE_PAD``, or the
@@ -208,14 +164,12 @@ def upscale(model, lr, config, tile=None, pad=None):
       float32 ``(scale*H, scale*W, 3)`` in [0, 1].
     """
     lr = imaging.to_float(lr)
-    config = blind.resolve(config, lr)
-
-    kernel = kernels.parse(config.kernel)
-    transforms = kernel_symmetries(kernel)
+    degradation = model.degradation
 
     def network(window):
         if config.ensemble:
-            return self_ensemble(model.upscale, window, config.scale, config.grid, transforms)
+            return self_ensemble(model.upscale, window, config.scale, degradation.grid,
+                                 degradation.symmetries())
         return model.upscale(window)
 
     if pad is None:
@@ -224,7 +178,7 @@ def upscale(model, lr, config, tile=None, pad=None):
         tile = auto_tile(lr.shape, config.scale, model.generator.filters, model.generator.block,
                          pad=pad)
     sr = tiling.tiled(network, lr, tile, pad) if tile else network(lr)
-    if config.back_projection:
-        sr = back_project(sr, lr, kernel, config.scale,
-                          config.back_projection)
+    # With noise or JPEG in the input, an output consistent with it would carry them.
+    if config.back_projection and degradation.linear:
+        sr = back_project(sr, lr, degradation, config.scale, config.back_projection)
     return sr

@@ -1,21 +1,18 @@
-"""Blur kernels for kernel-aware sons: parsing ``--kernel`` and building Gaussians.
+"""Blur kernels: parsing the blur stage of a degradation spec and building Gaussians.
 
-A kernel describes how the LR image was made from an unknown HR image:
-``lr = correlate(hr, k, mode='reflect')[::s, ::s]`` (REFERENCE.md section 2;
-``degrade.blur_subsample``). Kernels are float64 ``(n, n)`` arrays with odd
-``n``, centred on ``(n // 2, n // 2)``, summing to 1.
+A kernel blurs the unknown HR image before it is resampled
+(``degradation``): with direct subsampling,
+``lr = correlate(hr, k, mode='reflect')[::s, ::s]`` (``degrade.blur_subsample``;
+how the g20 test sets were made). Kernels are float64 ``(n, n)`` arrays with
+odd ``n``, centred on ``(n // 2, n // 2)``, summing to 1.
 
 Specs (``parse``):
-- ``bicubic``: the paper's sons (MATLAB bicubic); returns None.
 - ``gaussian:COV``: isotropic Gaussian with covariance ``COV * I`` (pixels^2),
   e.g. ``gaussian:2.0`` is the g20 kernel of the test sets.
 - ``gaussian:MAJOR,MINOR,ANGLE``: anisotropic Gaussian with variances MAJOR and
   MINOR (pixels^2) along and across an axis at ANGLE degrees from the x axis,
   clockwise on screen (``anisotropic``), e.g. ``gaussian:4,1,45``.
 - a path: ``.npy`` (a 2-D array) or ``.mat`` (variable ``kernel`` or ``Kernel``).
-- ``blind``: an isotropic Gaussian estimated from the LR image itself
-  (``blind.resolve`` turns it into ``gaussian:COV`` before use); ``blind:aniso``
-  an anisotropic one (resolved to ``gaussian:MAJOR,MINOR,ANGLE``).
 """
 
 import math
@@ -23,9 +20,9 @@ import os
 
 import numpy as np
 
-BICUBIC = "bicubic"
 BLIND = "blind"
 BLIND_ANISO = "blind:aniso"
+# Gaussians estimated from the image (``blind``).
 BLIND_SPECS = (BLIND, BLIND_ANISO)
 
 
@@ -126,27 +123,15 @@ def _load_file(path):
     raise KernelError(f"{path}: kernel files must be .npy or .mat")
 
 
-def check(spec):
-    """Raises ``KernelError`` for a spec ``parse`` would refuse; ``blind`` is valid
-    (it needs the image, see ``blind.resolve``). For checking flags before training."""
-    if spec not in BLIND_SPECS:
-        parse(spec)
-
-
 def parse(spec):
-    """The kernel a ``--kernel`` spec names (see the module docstring).
+    """The kernel a blur spec names (see the module docstring).
 
     Returns:
-      None for ``bicubic``, else a float64 ``(n, n)`` kernel summing to 1.
+      float64 ``(n, n)`` kernel summing to 1.
 
     Raises:
       KernelError: a one-line message naming the spec or file and the problem.
     """
-    if spec == BICUBIC:
-        return None
-    if spec in BLIND_SPECS:
-        raise KernelError(f"{spec}: the kernel is estimated from the image; "
-                          "resolve the config with zsrgan_tf.blind.resolve first")
     if spec.startswith("gaussian:"):
         try:
             values = [float(v) for v in spec.partition(":")[2].split(",")]

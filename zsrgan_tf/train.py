@@ -5,8 +5,8 @@ import os
 import keras
 import numpy as np
 
-from zsrgan_tf import blind, degrade, imaging, inference, kernels, precision
 from zsrgan_tf import checkpoint as checkpoint_lib
+from zsrgan_tf import estimate, imaging, precision
 from zsrgan_tf.callbacks import AdaptiveLearningRate
 from zsrgan_tf.data import father_son_dataset
 from zsrgan_tf.gan import ZSRGAN, make_optimizer
@@ -15,25 +15,25 @@ from zsrgan_tf.gan import ZSRGAN, make_optimizer
 _SON_TEST_SIDE = 512
 
 
-def _son_test_pair(lr, config):
+def _son_test_pair(lr, config, degradation):
     """``(generator input, target)`` of the adaptive rule's test: the LR image's own
-    son (made as the training sons are), upscaled, and the LR image (a centre crop
-    of at most ``_SON_TEST_SIDE``, a multiple of the scale)."""
+    son (the linear part of ``degradation``), upscaled, and the LR image (a centre
+    crop of at most ``_SON_TEST_SIDE``, a multiple of the scale)."""
     s = config.scale
     h, w = (min(n, _SON_TEST_SIDE) // s * s for n in lr.shape[:2])
     top, left = (lr.shape[0] - h) // 2, (lr.shape[1] - w) // 2
     image = np.asarray(lr[top:top + h, left:left + w], np.float32)
-    son = inference.downscale(image, kernels.parse(config.kernel), s)
-    son_input = degrade.upscale_bicubic(son[None], s, config.grid)
+    son_input = degradation.upscale(degradation.downscale(image[None], s), s)
     return son_input, image
 
 
-def training_dataset(lr, config, xla, block, start=0):
+def training_dataset(lr, config, degradation, xla, block, start=0):
     """The father/son ``tf.data`` pipeline ``train_on_image`` trains on.
 
     Args:
       lr: float32 ``(H, W, 3)`` in [0, 1].
-      config: a ``TrainConfig`` whose kernel is resolved (not ``blind``).
+      config: a ``TrainConfig``.
+      degradation: the ``degradation.Degradation`` sons are made with.
       xla: crop sides become multiples of ``precision.XLA_CROP_MULTIPLE``.
       block: the generator's space-to-depth block (crop sides are multiples of it).
       start: index of the first batch (a resumed run's iterations done).
@@ -48,13 +48,13 @@ def training_dataset(lr, config, xla, block, start=0):
         seed=config.seed,
         crop_multiple=int(np.lcm(precision.XLA_CROP_MULTIPLE if xla else 1, block)),
         start=start,
-        kernel=kernels.parse(config.kernel),
+        degradation=degradation,
         image_crops=config.gan_target == "image" and config.lambda_gan > 0,
     )
 
 
 def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None,
-                   checkpoint_every=100):
+                   checkpoint_every=100, degradation=None):
     """Trains a new image-specific model on ``lr`` with the settings of ``config``.
 
     One Keras epoch is one iteration (``steps_per_epoch=1``), so the history
@@ -64,8 +64,9 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
     Args:
       lr: the low-resolution image, array ``(H, W, 3)``, float in [0, 1] or
         integers (uint8 / uint16, scaled by ``imaging.to_float``).
-      config: a ``TrainConfig``; a ``blind`` kernel is estimated from ``lr``
-        (``blind.resolve``, deterministic, so a resumed run gets the same one).
+      config: a ``TrainConfig``; its ``kernel`` spec is resolved with
+        ``estimate.resolve`` unless ``degradation`` is given (an estimated one,
+        e.g. ``auto``, from ``lr``: deterministic, so a resumed run gets the same).
       callbacks: Keras callbacks (e.g. ``callbacks.Progress``, ``LossLog``).
       jit_compile: XLA for the train step; "auto" is on for GPUs only
         (``precision.use_xla``). Under XLA, crop sides are rounded down to
@@ -73,16 +74,21 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
       checkpoint: optional ``.npz`` path. If it exists, training resumes from it
         (the same settings are required); the state is saved there every
         ``checkpoint_every`` iterations and after the last (see ``checkpoint``).
+      degradation: the resolved ``degradation.Degradation`` of ``config.kernel``
+        (the command line resolves it first, to print and record it).
 
     Returns:
-      ``(model, history)``: the trained ``ZSRGAN`` and the Keras ``History``.
+      ``(model, history)``: the trained ``ZSRGAN`` (its ``degradation`` is the one
+      the sons were made with) and the Keras ``History``.
     """
     lr = imaging.to_float(lr)
-    config = blind.resolve(config, lr)  # a blind kernel is estimated once, here
+    if degradation is None:
+        degradation, _ = estimate.resolve(config.kernel, lr, config.scale)
+    config = config.replace(kernel=degradation.spec)  # what the checkpoint records
     keras.utils.set_random_seed(config.seed)  # weight init; the sampler is seeded below
     xla = precision.use_xla() if jit_compile == "auto" else jit_compile
     with precision.policy_scope(precision.resolve(config.precision)):
-        model = ZSRGAN.from_config_object(config)
+        model = ZSRGAN.from_config_object(config, degradation)
     model.compile(
         g_optimizer=make_optimizer(config),
         d_optimizer=make_optimizer(config),
@@ -90,7 +96,7 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
     )
     callbacks = list(callbacks)
     if config.adaptive_lr:
-        callbacks.insert(0, AdaptiveLearningRate(*_son_test_pair(lr, config)))
+        callbacks.insert(0, AdaptiveLearningRate(*_son_test_pair(lr, config, degradation)))
     done = 0
     if checkpoint:
         settings = {"config": config.to_dict(), "xla": bool(xla),
@@ -99,7 +105,7 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
             defaults = type(config)().to_dict()
             done = checkpoint_lib.restore(model, checkpoint, settings, defaults)
         callbacks.append(checkpoint_lib.Checkpointer(checkpoint, settings, checkpoint_every))
-    dataset = training_dataset(lr, config, xla, model.generator.block, start=done)
+    dataset = training_dataset(lr, config, degradation, xla, model.generator.block, start=done)
     history = model.fit(
         dataset,
         steps_per_epoch=1,
