@@ -34,7 +34,7 @@ from absl import app, flags
 
 import zsrgan_tf
 from zsrgan_tf import degradation as degradation_lib
-from zsrgan_tf import evaluation, files, imaging, inference, kernels, report
+from zsrgan_tf import evaluation, files, imaging, inference, report
 from zsrgan_tf.lpips import LPIPS
 
 FLAGS = flags.FLAGS
@@ -133,7 +133,7 @@ def main(argv):
     try:
         runs = _check_runs(FLAGS.run)
         kernel = degradation_lib.parse(FLAGS.kernel)
-    except kernels.KernelError as e:
+    except ValueError as e:  # kernels.KernelError is one
         print(f"error: {e}", file=sys.stderr)
         return 2
     lpips = LPIPS()

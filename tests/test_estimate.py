@@ -57,6 +57,19 @@ def test_a_cameras_own_tables_give_the_nearest_quality():
     assert 75 <= quality < 80 and not standard
 
 
+@pytest.mark.parametrize("quality", [50, 75, 90])
+def test_a_jpeg_saved_again_as_png_shows_its_quality(hr, quality):
+    lr, _ = _made(hr, f"gaussian:0.64+bicubic+jpeg:{quality}")  # decoded pixels, no tables
+    assert estimate.recompression_quality(lr) == pytest.approx(quality, abs=3)
+    model, evidence = estimate.resolve("auto", lr, 2)
+    assert model.jpeg == evidence["jpeg"] and evidence["jpeg_read_from"] == "pixels"
+
+
+def test_images_never_compressed_show_no_jpeg_quality(hr):
+    for spec in ("bicubic", "gaussian:2.0", "gaussian:2.0+noise:5"):
+        assert estimate.recompression_quality(_made(hr, spec)[0]) is None, spec
+
+
 @pytest.mark.parametrize("level", [2, 5, 10])
 def test_noise_level_reads_added_noise(hr, level):
     lr, _ = _made(hr, f"gaussian:2.0+noise:{level}")

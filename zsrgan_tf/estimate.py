@@ -7,7 +7,8 @@ corner grid (``blind``); ``auto`` chooses the whole model from the image.
 The pieces ``auto`` rests on:
 - ``jpeg_quality``: a JPEG file's quality, read from its quantisation tables
   (libjpeg scales its standard tables by the quality; the nearest scaled table
-  is the quality, the way image tools report it).
+  is the quality, the way image tools report it); ``recompression_quality``:
+  the same for pixels that were a JPEG once (a PNG saved from one).
 - ``noise_level``: the standard deviation of white noise, by Immerkaer's
   estimator (J. Immerkaer, "Fast noise variance estimation", Computer Vision
   and Image Understanding 64(2), 1996: the mean absolute response to a
@@ -66,6 +67,45 @@ def jpeg_quality(tables):
     distance = np.abs(standard - mine).mean(axis=(1, 2))
     best = int(np.argmin(distance))
     return best + 1, bool(distance[best] == 0)
+
+
+def _recompression_error(pixels, quality):
+    """Mean squared change of uint8 ``pixels`` when JPEG-compressed at ``quality``."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
+    with Image.open(buffer) as im:
+        return float(np.mean((np.asarray(im, np.float64) - pixels) ** 2))
+
+
+def recompression_quality(lr):
+    """The JPEG quality a decoded image was compressed at, or None for none found.
+
+    For an image that was a JPEG once and was saved again losslessly (as PNG, on
+    the same 8x8 grid), compressing it again at its own quality changes it
+    least: the "JPEG ghost" (H. Farid, "Exposing digital forgeries from JPEG
+    ghosts", IEEE TIFS 2009). The change falls steadily with the quality for an
+    image never compressed; a compressed one shows a dip at its quality. Found:
+    a quality whose change is below the change 5 qualities above it and under
+    half of the change 5 below (qualities above 95, whose artefacts are slight,
+    are not looked for).
+
+    Args:
+      lr: float ``(H, W, 3)`` in [0, 1]; a top-left crop of at most 512 pixels a
+        side is used (it keeps the 8x8 grid).
+
+    Returns:
+      The quality (5-95) or None.
+    """
+    pixels = np.round(np.clip(np.asarray(lr)[:512, :512], 0, 1) * 255).astype(np.uint8)
+    if min(pixels.shape[:2]) < 16:
+        return None
+    error = functools.lru_cache(maxsize=None)(lambda q: _recompression_error(pixels, q))
+    coarse = min(range(5, 100, 5), key=error)
+    best = min(range(max(1, coarse - 4), min(96, coarse + 5)), key=error)
+    if best <= 5 or best > 95:
+        return None
+    dip = error(best) < min(0.5 * error(best - 5), error(best + 5))
+    return best if dip else None
 
 
 def _immerkaer(plane):
@@ -155,8 +195,9 @@ def auto(lr, scale, jpeg_tables=None):
     """The degradation model ``auto`` chooses for ``lr``, and the evidence.
 
     Each step reads the image alone:
-    1. JPEG: the quality of a JPEG file (``jpeg_quality``); the sons are
-       compressed at it.
+    1. JPEG: the quality of a JPEG file (``jpeg_quality``), or of an image that
+       was a JPEG before it was saved again (``recompression_quality``); the
+       sons are compressed at it.
     2. Noise: ``noise_level``; at ``NOISE_LEVEL`` grey levels or more the sons
        get noise of that level.
     3. Blur (x2 only): the blur's Gaussian-equivalent covariance, isotropic
@@ -180,15 +221,21 @@ def auto(lr, scale, jpeg_tables=None):
 
     Returns:
       ``(degradation, evidence)``; the evidence holds ``jpeg`` (the quality or
-      None), ``noise`` (grey levels), ``blur`` (covariance at x2, HR pixels^2;
+      None; ``jpeg_read_from`` "tables" or "pixels"), ``noise`` (grey levels),
+      ``blur`` (covariance at x2, HR pixels^2;
       None when the image is too small) and, for a heavy blur, ``axes``
       (major, minor covariances at x2).
     """
-    quality = jpeg_quality(jpeg_tables)[0] if jpeg_tables else None
+    if jpeg_tables:
+        quality, source = jpeg_quality(jpeg_tables)[0], "tables"
+    else:
+        quality, source = recompression_quality(lr), "pixels"
     noise = noise_level(lr)
     noisy = noise >= NOISE_LEVEL
     floor = noise / degradation_lib.LEVELS if noisy else 0.0
     evidence = {"jpeg": quality, "noise": round(noise, 2), "blur": None}
+    if quality is not None:
+        evidence["jpeg_read_from"] = source
     blur_stage = "bicubic"
     if min(lr.shape[:2]) >= MIN_SIDE:
         blur = blind.estimate_gaussian_cov(lr, 2, floor)
