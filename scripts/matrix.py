@@ -243,57 +243,70 @@ def _psnr(r):
     return r["scores"]["mzsr"]["psnr_y"]
 
 
+_MEANS = {
+    "psnr_y": _psnr,
+    "ssim_y": lambda r: r["scores"]["mzsr"]["ssim_y"],
+    "psnr_rgb": lambda r: r["scores"]["paper"]["psnr_rgb"],
+    "ssim_rgb": lambda r: r["scores"]["paper"]["ssim_rgb"],
+    "lpips": lambda r: r["scores"]["lpips"],
+    "seconds": lambda r: r["seconds"],
+}
+
+
 def write_tables(cells):
-    """matrix.md, matrix_per_image.md and matrix.json in ``--out``."""
+    """matrix.md (means), matrix_full.md (every score), matrix_per_image.md and
+    matrix.json in ``--out``; returns matrix.md's table."""
+    cells = {key: records for key, records in cells.items() if records}
     labels = sorted({label for _, _, label in cells}, key=lambda m: (
         METHODS.index(m.partition("-")[0]) if m.partition("-")[0] in METHODS else 99, m))
-    summary, lines, per_image = {}, [], []
     machines = sorted({r["machine"] for records in cells.values() for r in records})
-    lines += [
-        "Means per dataset. PSNR-Y / SSIM-Y: `mzsr` protocol (Y, shave = scale); PSNR-RGB: "
-        "`paper` protocol; LPIPS-VGG v0.1; seconds per image (degradation estimate, training "
-        "and inference). Final iteration, no ground truth used before scoring. "
-        "`auto - bicubic`: the mean gain of `auto` over bicubic interpolation and, in "
-        "brackets, its worst image; `auto - told`: against the same preset told the true "
-        f"degradation. Machines: {'; '.join(machines) or 'none yet'}.",
-        "",
-        "| row | dataset | images | method | PSNR-Y | SSIM-Y | PSNR-RGB | LPIPS | s/image |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    protocol = (
+        "Final iteration, no ground truth used before scoring. PSNR-Y / SSIM-Y: `mzsr` "
+        "protocol (Y, shave = scale); PSNR-RGB / SSIM-RGB: `paper` protocol; LPIPS-VGG v0.1; "
+        "seconds per image (the degradation's estimate, training and inference). "
+        f"Machines: {'; '.join(machines) or 'none yet'}.")
+    summary, main, full, per_image = {}, [], [], []
     for row in ROWS:
         for dataset in DATASETS:
             present = [lb for lb in labels if (dataset, row.name, lb) in cells]
             if not present:
                 continue
+            means = {}
             for label in present:
                 records = cells[dataset, row.name, label]
-                mean = {
-                    "psnr_y": _mean(records, _psnr),
-                    "ssim_y": _mean(records, lambda r: r["scores"]["mzsr"]["ssim_y"]),
-                    "psnr_rgb": _mean(records, lambda r: r["scores"]["paper"]["psnr_rgb"]),
-                    "lpips": _mean(records, lambda r: r["scores"]["lpips"]),
-                    "seconds": _mean(records, lambda r: r["seconds"]),
-                }
-                summary.setdefault(row.name, {}).setdefault(dataset, {})[label] = {
-                    "images": len(records), **mean}
-                lines.append(f"| `{row.name}` | {dataset} | {len(records)} | `{label}` | "
-                             f"{mean['psnr_y']:.2f} | {mean['ssim_y']:.4f} | "
-                             f"{mean['psnr_rgb']:.2f} | {mean['lpips']:.4f} | "
-                             f"{mean['seconds']:.0f} |")
-            gains = _gains(cells, dataset, row.name)
-            if gains:
-                lines.append(f"| `{row.name}` | {dataset} | | {gains} | | | | | |")
-            for method, value in PUBLISHED.get((row.name, dataset), {}).items():
-                lines.append(f"| `{row.name}` | {dataset} | all | published {method} | "
-                             f"{value:.2f} | | | | |")
-            per_image += _per_image_rows(cells, dataset, row.name, present)
+                means[label] = {"images": len(records),
+                                **{k: _mean(records, f) for k, f in _MEANS.items()}}
+                m = means[label]
+                full.append(f"| `{row.name}` | {dataset} | `{label}` | {m['images']} | "
+                            f"{m['psnr_y']:.2f} | {m['ssim_y']:.4f} | {m['psnr_rgb']:.2f} | "
+                            f"{m['ssim_rgb']:.4f} | {m['lpips']:.4f} | {m['seconds']:.0f} |")
+            summary.setdefault(row.name, {})[dataset] = means
+            counts = sorted({m["images"] for m in means.values()})
+            published = ", ".join(f"{method} {value:.2f}" for method, value in
+                                  PUBLISHED.get((row.name, dataset), {}).items())
+            main.append(
+                f"| `{row.name}` | {dataset} | {'/'.join(map(str, counts))} | "
+                + " | ".join(f"{means[lb]['psnr_y']:.2f} / {means[lb]['lpips']:.3f}"
+                             if lb in means else "" for lb in labels)
+                + f" | {published} | {_gains(cells, dataset, row.name)} |")
+            per_image += _per_image_rows(cells, dataset, row.name, labels)
+    rows_doc = "\n".join(f"- `{r.name}`: `{r.spec}` x{r.scale}; {r.about}" for r in ROWS)
+    table = "\n".join([
+        "| row | dataset | images | " + " | ".join(f"`{lb}`" for lb in labels)
+        + " | published (all images) | `auto` against bicubic (worst image); against `told` |",
+        "|---|---|---|" + "---|" * (len(labels) + 2),
+        *main])
     os.makedirs(FLAGS.out, exist_ok=True)
-    rows_doc = "\n".join(f"- `{r.name}`: `{r.spec}` x{r.scale}, {r.about}" for r in ROWS)
-    files.write_bytes(os.path.join(FLAGS.out, "matrix.md"),
-                      ("Rows:\n\n" + rows_doc + "\n\n" + "\n".join(lines) + "\n").encode())
+    files.write_bytes(os.path.join(FLAGS.out, "matrix.md"), (
+        "Rows:\n\n" + rows_doc + "\n\nMean PSNR-Y (dB) / LPIPS per dataset. " + protocol
+        + "\n\n" + table + "\n").encode())
+    files.write_bytes(os.path.join(FLAGS.out, "matrix_full.md"), (
+        "Means per dataset. " + protocol + "\n\n| row | dataset | method | images | PSNR-Y | "
+        "SSIM-Y | PSNR-RGB | SSIM-RGB | LPIPS | s/image |\n|---|---|---|---|---|---|---|---|---|"
+        "---|\n" + "\n".join(full) + "\n").encode())
     files.write_bytes(os.path.join(FLAGS.out, "matrix_per_image.md"), (
-        "PSNR-Y (mzsr protocol) per image; LPIPS in brackets; the spec `auto` chose.\n\n"
-        "| row | dataset | image | " + " | ".join(f"`{lb}`" for lb in labels)
+        "PSNR-Y (mzsr protocol) per image; LPIPS in brackets; the spec `auto` chose. "
+        + protocol + "\n\n| row | dataset | image | " + " | ".join(f"`{lb}`" for lb in labels)
         + " | auto chose |\n|---|---|---|" + "---|" * (len(labels) + 1) + "\n"
         + "\n".join(per_image) + "\n").encode())
     files.write_bytes(os.path.join(FLAGS.out, "matrix.json"),
@@ -301,23 +314,24 @@ def write_tables(cells):
                                    "means": summary, "published": {
                                        f"{r}/{d}": v for (r, d), v in PUBLISHED.items()},
                                    "machines": machines}, indent=1) + "\n").encode())
-    return "\n".join(lines)
+    return table
 
 
 def _gains(cells, dataset, row):
     auto = {r["name"]: r for r in cells.get((dataset, row, "auto"), [])}
     parts = []
-    for other, title in (("bicubic", "auto - bicubic"), ("told", "auto - told")):
+    for other in ("bicubic", "told"):
         base = {r["name"]: r for r in cells.get((dataset, row, other), [])}
         names = sorted(set(auto) & set(base))
         if names:
             diffs = [_psnr(auto[n]) - _psnr(base[n]) for n in names]
-            parts.append(f"{title}: {np.mean(diffs):+.2f} dB ({min(diffs):+.2f})")
+            parts.append(f"{np.mean(diffs):+.2f}" + (f" ({min(diffs):+.2f})"
+                                                     if other == "bicubic" else ""))
     return "; ".join(parts)
 
 
 def _per_image_rows(cells, dataset, row, labels):
-    by_label = {lb: {r["name"]: r for r in cells[dataset, row, lb]} for lb in labels}
+    by_label = {lb: {r["name"]: r for r in cells.get((dataset, row, lb), [])} for lb in labels}
     names = sorted({n for records in by_label.values() for n in records})
     lines = []
     for name in names:

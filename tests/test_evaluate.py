@@ -185,3 +185,20 @@ def test_bad_flags_are_one_line_errors_before_any_output(data_dir, tmp_path, arg
     assert proc.returncode == 2 and message in lines[-1] and lines[-1].startswith("error: ")
     assert not [line for line in lines if "Traceback" in line], proc.stderr
     assert not os.listdir(tmp_path)
+
+
+def test_degradation_matrix_cell(data_dir, tmp_path):
+    """scripts/matrix.py makes a row's inputs and scores a method on them; bicubic on Set5
+    'baby' made by bicubic halving is the published classic (37.04 dB, within 0.01)."""
+    script = os.path.join(REPO, "scripts", "matrix.py")
+    args = [sys.executable, script, "--data", data_dir, "--work", str(tmp_path / "w"), "--out",
+            str(tmp_path / "o"), "--rows", "bicubic_x2,camera75_x2", "--datasets", "Set5",
+            "--names", "baby", "--methods", "bicubic"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((tmp_path / "o" / "Set5" / "bicubic_x2" / "bicubic" / "baby.json")
+                        .read_text())
+    assert record["scores"]["mzsr"]["psnr_y"] == pytest.approx(37.04, abs=0.01)
+    assert (tmp_path / "w" / "inputs" / "Set5" / "x2" / "LR_camera75_x2" / "baby.jpg").exists()
+    table = (tmp_path / "o" / "matrix.md").read_text()
+    assert "| `bicubic_x2` | Set5 | 1 | 37.04 / " in table and "ZSSR 37.37" in table
