@@ -228,9 +228,9 @@ def auto(lr, scale, jpeg_tables=None):
     Returns:
       ``(degradation, evidence)``; the evidence holds ``jpeg`` (the quality or
       None; ``jpeg_read_from`` "tables" or "pixels"), ``noise`` (grey levels),
-      ``blur`` (covariance at x2, HR pixels^2;
-      None when the image is too small) and, for a heavy blur, ``axes``
-      (major, minor covariances at x2).
+      ``blur`` (covariance at x2, HR pixels^2; None when the image is too
+      small) and, where measured (x2 without JPEG, 96 pixels or more), ``axes``
+      (the major and minor covariances at x2).
     """
     if jpeg_tables:
         quality, source = jpeg_quality(jpeg_tables)[0], "tables"
@@ -276,5 +276,20 @@ def _kernel(lr, blur, floor, evidence):
 
 
 def describe(evidence):
-    """The evidence of a choice as one short line of ``key value`` pairs."""
-    return ", ".join(f"{key} {value}" for key, value in evidence.items())
+    """The evidence of an estimate as one short line, e.g. "JPEG quality 75 (from the
+    file's tables), noise 0.4 grey levels, blur 1.33 (x2 covariance)"."""
+    parts = []
+    for key, value in evidence.items():
+        if key == "jpeg":
+            source = {"tables": "the file's tables", "pixels": "the pixels"}.get(
+                evidence.get("jpeg_read_from"))
+            parts.append("no JPEG" if value is None else f"JPEG quality {value} (from {source})")
+        elif key == "noise":
+            parts.append(f"noise {value:.1f} grey levels")
+        elif key == "blur":
+            parts.append("blur not measured" if value is None else f"blur {value} (x2 covariance)")
+        elif key == "axes":
+            parts.append(f"axes {value[0]}, {value[1]}")
+        elif key != "jpeg_read_from":
+            parts.append(f"{key} {value}")
+    return ", ".join(parts)
