@@ -198,7 +198,12 @@ def _run_cells(rows):
                     state = os.path.join(FLAGS.work, "states",
                                          f"{dataset}_{row.name}_{label}_{name}.npz")
                     os.makedirs(os.path.dirname(state), exist_ok=True)
-                    record, sr = _run_image(method, row, name, lr_path, hr_path, lpips, state)
+                    try:
+                        record, sr = _run_image(method, row, name, lr_path, hr_path, lpips,
+                                                state)
+                    except ValueError as e:  # e.g. too small for a discriminator at x4
+                        print(f"{dataset} {row.name} {label} {name}: skipped ({e})", flush=True)
+                        continue
                     sr_path = os.path.join(FLAGS.work, "sr", dataset, row.name, label,
                                            f"{name}.png")
                     os.makedirs(os.path.dirname(sr_path), exist_ok=True)

@@ -215,3 +215,18 @@ def test_image_gan_target_judges_windows_of_the_image(small_lr):
     l1 = zsrgan_tf.train_on_image(small_lr, base.replace(lambda_gan=0.0))[1]
     # The first update is made before D has any say on G's loss: equal pixel losses.
     assert history.history["l_g_pix"][0] == pytest.approx(l1.history["l_g_pix"][0], rel=1e-5)
+
+
+def test_small_images_train_without_a_discriminator(rng):
+    """A 40x36 image is too small for x4 fathers of 64 pixels, which the discriminator
+    needs; the pixel loss alone trains on fathers down to the image itself."""
+    from zsrgan_tf import train
+
+    lr = rng.random((36, 40, 3)).astype(np.float32)
+    config = zsrgan_tf.preset("zssr-subpixel", scale=4, iterations=2, ensemble=False)
+    assert train.min_father_side(config, lr.shape) == 36
+    assert train.min_father_side(config, (300, 200, 3)) == 64  # big images: as before
+    model, history = zsrgan_tf.train_on_image(lr, config)
+    assert model.upscale(lr).shape == (144, 160, 3)
+    with pytest.raises(data.ImageSizeError, match="x4 needs a short side >= 64"):
+        zsrgan_tf.train_on_image(lr, config.replace(lambda_gan=0.1))

@@ -256,7 +256,8 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
     picture = imaging.read_picture(image_path)
     lr = picture.rgb
     try:
-        data.check_image_size(lr.shape[0], lr.shape[1], config.scale, config.min_father_side)
+        data.check_image_size(lr.shape[0], lr.shape[1], config.scale,
+                              train.min_father_side(config, lr.shape))
     except ValueError as e:
         raise UsageError(f"{image_path}: {e}") from None
     estimated = config.kernel in degradation_lib.ESTIMATED

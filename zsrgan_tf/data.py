@@ -165,7 +165,10 @@ def father_son_dataset(
       batch_size: copies of the crop per batch, drawn from the paper's 12
         geometric copies in random order (12 gives all of them).
       noise_sigma: std of Gaussian noise added to each son copy, [0, 1] units.
-      min_father_side: smallest father short side (>= 64 for the discriminator).
+      min_father_side: smallest father short side (>= 64 when a discriminator
+        judges the crops; smaller for the pixel loss alone, see
+        ``train.min_father_side``); crops are at least this (or ``MIN_CROP``
+        when smaller), rounded up to ``crop_multiple``.
       seed: int; batch ``i`` depends only on ``(seed, i)``.
       crop_multiple: round the crop side down to a multiple of this (1: the
         paper's exact sides), or up to the smallest multiple >= ``MIN_CROP``
@@ -200,9 +203,10 @@ def father_son_dataset(
     grid = "centre" if degradation is None else degradation.grid
     if explicit or image_crops:  # sons or image windows of crop / scale pixels
         crop_multiple = int(np.lcm(crop_multiple, scale))
-    # The smallest multiple of crop_multiple that is >= MIN_CROP; smaller fathers are
-    # not sampled (at x3 with XLA, 96: a crop of 64 would round down below the minimum).
-    smallest = -(-MIN_CROP // crop_multiple) * crop_multiple
+    # The smallest multiple of crop_multiple that is >= MIN_CROP (or the smallest father
+    # when that is below it); smaller fathers are not sampled (at x3 with XLA, 96: a crop
+    # of 64 would round down below the minimum).
+    smallest = -(-min(MIN_CROP, min_father_side) // crop_multiple) * crop_multiple
     image = tf.constant(imaging.to_float(image))
     height, width = int(image.shape[0]), int(image.shape[1])
     sizes, probs = father_sizes(height, width, scale, max(min_father_side, smallest))

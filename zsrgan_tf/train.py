@@ -13,6 +13,22 @@ from zsrgan_tf.gan import ZSRGAN, make_optimizer
 
 # The adaptive rule's reconstruction test uses at most this LR centre crop.
 _SON_TEST_SIDE = 512
+# Without a discriminator, fathers may be as small as this many times the scale (the
+# generator takes any size; a son is then 8 pixels a side).
+_SMALLEST_SON = 8
+
+
+def min_father_side(config, shape):
+    """The smallest father short side for an LR image of ``shape`` (H, W, ...):
+    ``config.min_father_side``, or, when no discriminator is trained
+    (``lambda_gan`` 0), down to the image's own short side (a multiple of the
+    scale, at least ``_SMALLEST_SON`` times it), so small images train too. An
+    image at least ``config.min_father_side`` on its short side samples the same
+    fathers either way."""
+    if config.lambda_gan:
+        return config.min_father_side
+    short = min(shape[:2]) // config.scale * config.scale
+    return max(_SMALLEST_SON * config.scale, min(config.min_father_side, short))
 
 
 def _son_test_pair(lr, config, degradation):
@@ -44,7 +60,7 @@ def training_dataset(lr, config, degradation, xla, block, start=0):
         crop_size=config.crop_size,
         batch_size=config.batch_size,
         noise_sigma=config.noise_sigma,
-        min_father_side=config.min_father_side,
+        min_father_side=min_father_side(config, lr.shape),
         seed=config.seed,
         crop_multiple=int(np.lcm(precision.XLA_CROP_MULTIPLE if xla else 1, block)),
         start=start,
