@@ -181,10 +181,6 @@ def resolve(spec, lr, scale, jpeg_tables=None):
 # above every bicubic-made image measured.
 BICUBIC_COV = 0.56  # what bicubic's own antialiasing reads as (the median above)
 HEAVY_BLUR_COV = 1.8  # above: a blur kernel and direct subsampling (corner grid)
-# At or below: sharper than any bicubic-made image measured (0.21 and up): a light
-# blur with direct subsampling, whose aliasing bicubic sons would sharpen (MZSR's
-# g^d_0.2 read 0.05-1.2, a third of the images at or below this).
-SHARP_COV = 0.13
 # An anisotropic kernel needs a long axis of at least this much (bicubic-made
 # images read up to 2.4, Set5/Set14/BSD100 made with gaussian:4,1,45 from 2.7)
 # and axes this unequal (major / minor).
@@ -209,8 +205,7 @@ def auto(lr, scale, jpeg_tables=None):
        (``HEAVY_BLUR_COV``, or a long axis of ``ANISOTROPIC_MAJOR`` with
        ``ANISOTROPY``) is taken as a blur kernel followed by direct subsampling
        (the corner grid of blur-kernel benchmarks); anisotropic when its axes
-       differ by ``ANISOTROPY``. So is a blur lighter than bicubic's own
-       (``SHARP_COV``: an aliased image, subsampled with little or no blur).
+       differ by ``ANISOTROPY``.
        Anything else is bicubic: a kernel that is not there costs far more
        than one that is missed.
        A JPEG file keeps the centre grid of the resizing tools that make JPEG
@@ -261,7 +256,7 @@ def auto(lr, scale, jpeg_tables=None):
 
 
 def _kernel(lr, blur, floor, evidence):
-    """The blur stage of a heavy or a very light blur at x2 (``auto``), or None."""
+    """The blur stage of a heavy blur at x2 (``auto``), or None."""
     axes = None
     if min(lr.shape[:2]) >= 96:  # the anisotropic estimate's smallest image at x2
         major, minor, angle = kernels.axes(blind.estimate_gaussian_matrix(lr, 2, floor))
@@ -270,7 +265,7 @@ def _kernel(lr, blur, floor, evidence):
     anisotropic = axes is not None and axes[0] >= ANISOTROPY * axes[1]
     if anisotropic and axes[0] >= ANISOTROPIC_MAJOR:
         return f"gaussian:{axes[0]:.2f},{axes[1]:.2f},{axes[2]:.0f}"
-    if SHARP_COV < blur < HEAVY_BLUR_COV:
+    if blur < HEAVY_BLUR_COV:
         return None
     return f"gaussian:{blur:.2f}"
 
