@@ -158,8 +158,12 @@ class TrainingClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
-            record = {"seconds": self.seconds(), "iteration": epoch + 1}
-            files.write_bytes(self.path, json.dumps(record).encode())
+            self.save(epoch + 1)
+
+    def save(self, iteration):
+        """Writes the seconds so far, as of ``iteration``."""
+        record = {"seconds": self.seconds(), "iteration": iteration}
+        files.write_bytes(self.path, json.dumps(record).encode())
 
 
 class AdaptiveLearningRate(keras.callbacks.Callback):

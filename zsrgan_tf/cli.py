@@ -24,6 +24,7 @@ also recorded in ``config.json``.
 import datetime
 import glob
 import hashlib
+import io
 import json
 import os
 import platform
@@ -45,6 +46,7 @@ from zsrgan_tf import (
     estimate,
     export,
     files,
+    gradual,
     imaging,
     inference,
     kernels,
@@ -277,7 +279,9 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
         raise  # the partial keeps the log and the last good generator
     except BaseException:
         # No checkpoint and no finished generator: nothing to resume or keep.
-        if not any(os.path.exists(p) for p in (state, os.path.join(partial, GENERATOR))):
+        kept = [state, os.path.join(partial, GENERATOR)]
+        if not glob.glob(os.path.join(partial, "step*_*")) and not any(
+                os.path.exists(p) for p in kept):
             shutil.rmtree(partial, ignore_errors=True)
         raise
     return png_path
@@ -286,29 +290,62 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
 def _train_and_write(image_path, picture, config, degradation, evidence, preset_name,
                      png_path, run_dir, partial, state, overwrite, exports, export_tile, tile,
                      tile_pad, checkpoint_every, bit_depth, extra_callbacks):
-    """Trains (or resumes) in ``partial``, writes every output there, then publishes it."""
+    """Trains (or resumes) in ``partial``, writes every output there, then publishes it.
+
+    A gradual run (``gradual.steps``) trains one network per step, each on the
+    output of the one before; a finished step keeps ``step<N>_generator.keras``
+    and its output ``step<N>_sr.npy``, so a resumed run starts at the first
+    unfinished step. The last step's files have no prefix.
+    """
     lr = picture.rgb
     started = datetime.datetime.now(datetime.timezone.utc)
-    guard = callbacks.DivergenceGuard()
-    clock = callbacks.TrainingClock(os.path.join(partial, "seconds.json"), checkpoint_every)
-    try:
-        model, history = train.train_on_image(
-            lr, config,
-            [callbacks.Progress(config.iterations), callbacks.LossLog(
-                os.path.join(partial, "losses.csv")), guard, clock, *extra_callbacks],
-            checkpoint=state, checkpoint_every=checkpoint_every, degradation=degradation)
-    except checkpoint.CheckpointMismatch:
-        raise UsageError(f"{partial}: the interrupted run used other settings; repeat its "
-                         "flags, or --overwrite to start over") from None
-    except data.ImageSizeError as e:  # fathers too small for the crop grid (x3 under XLA)
-        raise UsageError(f"{image_path}: {e}") from None
-    if guard.diverged_at:
-        raise _diverged(f"{image_path}: training diverged (non-finite loss at iteration "
-                        f"{guard.diverged_at})", model, state, partial)
-    sr = inference.upscale(model, lr, config, tile, tile_pad)
-    if not numpy.isfinite(sr).all():
-        raise _diverged(f"{image_path}: training diverged (non-finite output)", model, state,
-                        partial)
+    scales = gradual.steps(config, degradation)
+    image, generators, seconds = lr, [], 0.0
+    for number, step in enumerate(scales, 1):
+        prefix = "" if number == len(scales) else f"step{number}_"
+        step_config = config.replace(scale=step)
+        finished = os.path.join(partial, prefix + "sr.npy")
+        clock_path = os.path.join(partial, prefix + "seconds.json")
+        if prefix and os.path.exists(finished):  # done before an interruption
+            generators.append(keras.saving.load_model(os.path.join(partial, prefix + GENERATOR)))
+            seconds += callbacks.TrainingClock(clock_path, checkpoint_every).before
+            image = numpy.load(finished)
+            continue
+        if len(scales) > 1:
+            print(f"{image_path}: step {number} of {len(scales)}, x{step}", file=sys.stderr,
+                  flush=True)
+        step_state = state if not prefix else os.path.join(partial, prefix + "checkpoint.npz")
+        guard = callbacks.DivergenceGuard()
+        clock = callbacks.TrainingClock(clock_path, checkpoint_every)
+        try:
+            model, history = train.train_on_image(
+                image, step_config,
+                [callbacks.Progress(config.iterations), callbacks.LossLog(
+                    os.path.join(partial, prefix + "losses.csv")), guard, clock,
+                 *extra_callbacks],
+                checkpoint=step_state, checkpoint_every=checkpoint_every,
+                degradation=degradation)
+        except checkpoint.CheckpointMismatch:
+            raise UsageError(f"{partial}: the interrupted run used other settings; repeat "
+                             "its flags, or --overwrite to start over") from None
+        except data.ImageSizeError as e:  # fathers too small for the crop grid (x3 under XLA)
+            raise UsageError(f"{image_path}: {e}") from None
+        if guard.diverged_at:
+            raise _diverged(f"{image_path}: training diverged (non-finite loss at iteration "
+                            f"{guard.diverged_at})", model, step_state, partial)
+        image = inference.upscale(model, image, step_config, tile, tile_pad)
+        if not numpy.isfinite(image).all():
+            raise _diverged(f"{image_path}: training diverged (non-finite output)", model,
+                            step_state, partial)
+        generators.append(model.generator)
+        if prefix:
+            model.generator.save(os.path.join(partial, prefix + GENERATOR))
+            clock.save(config.iterations)
+            buffer = io.BytesIO()
+            numpy.save(buffer, image)
+            files.write_bytes(finished, buffer.getvalue())
+            seconds += clock.seconds()
+    sr = image
     bits = picture.bits if bit_depth == "auto" else int(bit_depth)
     lr_psnr = _report_lr_psnr(image_path, imaging.as_stored(sr, bits), lr, degradation,
                               config.scale)
@@ -316,18 +353,23 @@ def _train_and_write(image_path, picture, config, degradation, evidence, preset_
     if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
         alpha = degradation.upscale(picture.alpha[..., None], config.scale).numpy()[..., 0]
     model.generator.save(os.path.join(partial, GENERATOR))
-    exported = export.write_exports(model.generator, config.scale, partial, exports,
-                                    export_tile, degradation.grid)
+    exported = export.write_exports(generators if len(generators) > 1 else generators[0],
+                                    config.scale, partial, exports, export_tile,
+                                    degradation.grid)
     imaging.write_png(os.path.join(partial, os.path.basename(png_path)), sr, alpha,
                       picture.grey, bits)
     record = _record(image_path, picture, config, preset_name, png_path, sr, model, history,
-                     clock.seconds(), started, bits)
+                     seconds + clock.seconds(), started, bits)
     record["output"]["lr_psnr_db"] = round(lr_psnr, 2)
     record["degradation"] = {"spec": degradation.spec, "evidence": evidence}
+    record["steps"] = list(scales)
     record["exports"] = [os.path.basename(path) for path in exported]
     with open(os.path.join(partial, "config.json"), "w") as f:
         json.dump(record, f, indent=2)
-    for leftover in (state, clock.path):
+    leftovers = [state, clock.path] + [
+        os.path.join(partial, f"step{number}_{name}") for number in range(1, len(scales))
+        for name in ("checkpoint.npz", "seconds.json", "sr.npy")]
+    for leftover in leftovers:
         if os.path.exists(leftover):
             os.remove(leftover)
     _publish(partial, run_dir, png_path, overwrite)

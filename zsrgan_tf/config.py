@@ -66,6 +66,10 @@ class TrainConfig:
         "+jpeg:Q"; or an estimated one (``estimate.resolve``): "auto" (the whole
         model from the image), "blind" (a Gaussian on the corner grid) or
         "blind:aniso" (an anisotropic one). Results record the resolved spec.
+      gradual: at x4 with plain bicubic sons, two x2 steps instead of one x4
+        (ZSSR's gradual increase of the scale factor): a network trained on
+        the image upscales it x2, a second one trained on that output upscales
+        it x2 again (``gradual``); about twice the time.
       ensemble: at inference, the median over the 8 rotations/flips (ZSSR), or
         over those that leave an anisotropic kernel unchanged
         (``inference.kernel_symmetries``).
@@ -104,6 +108,7 @@ class TrainConfig:
     d_filters: int = 64
     vgg_normalize: bool = True
     kernel: str = "bicubic"
+    gradual: bool = False
     ensemble: bool = False
     back_projection: int = 0
     seed: int = 0
@@ -183,8 +188,9 @@ PRESETS = {
 # trained in bf16, in about 40 s per image on a 2-core CPU with AVX512-BF16.
 PRESETS["zssr-subpixel"] = PRESETS["zssr"].replace(subpixel=True)
 # The default: the zssr-subpixel recipe on sons made the way the input was
-# (``estimate.auto``: bicubic, a blur kernel, JPEG, noise, read from the image).
-PRESETS["auto"] = PRESETS["zssr-subpixel"].replace(kernel="auto")
+# (``estimate.auto``: bicubic, a blur kernel, JPEG, noise, read from the image),
+# x4 in two x2 steps when the sons are bicubic (docs/degradations.md).
+PRESETS["auto"] = PRESETS["zssr-subpixel"].replace(kernel="auto", gradual=True)
 
 
 def parse_overrides(text):

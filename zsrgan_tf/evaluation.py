@@ -20,7 +20,7 @@ from PIL import Image
 
 from zsrgan_tf import callbacks as callbacks_lib
 from zsrgan_tf import degradation as degradation_lib
-from zsrgan_tf import degrade, estimate, files, imaging, inference, metrics, train
+from zsrgan_tf import degrade, estimate, files, gradual, imaging, inference, metrics, train
 
 METHODS = ("bicubic", "zssr", "zsrgan")
 # The shared test sets' LR folder (Gaussian blur, covariance 2.0, x2; REFERENCE.md section 2).
@@ -71,16 +71,25 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=(), jpeg_tables
                     "dtype_policy": "float32"}
     degradation, evidence = estimate.resolve(trained.kernel, lr, trained.scale, jpeg_tables)
     trained = trained.replace(kernel=degradation.spec)
-    callbacks = list(callbacks)
+    callbacks, last_callbacks = list(callbacks), list(callbacks)
     earlier = 0.0
     if checkpoint:
         clock = callbacks_lib.TrainingClock(checkpoint + ".seconds.json", CHECKPOINT_EVERY)
-        callbacks.append(clock)
+        last_callbacks.append(clock)
         earlier = clock.before
-    model, history = train.train_on_image(
-        lr, trained, callbacks, checkpoint=checkpoint, checkpoint_every=CHECKPOINT_EVERY,
-        degradation=degradation)
-    sr = inference.upscale(model, lr, trained)
+    # A gradual run's earlier steps are not checkpointed: a resumed run trains them again
+    # (same seed), then resumes the last step.
+    image, scales = lr, gradual.steps(trained, degradation)
+    for number, step in enumerate(scales, 1):
+        last = number == len(scales)
+        step_config = trained.replace(scale=step)
+        model, history = train.train_on_image(
+            image, step_config, last_callbacks if last else callbacks,
+            checkpoint=checkpoint if last else None, checkpoint_every=CHECKPOINT_EVERY,
+            degradation=degradation)
+        lr_of_step = image
+        image = inference.upscale(model, image, step_config)
+    sr = image
     seconds = earlier + time.perf_counter() - t0
     return sr, {
         "seconds": seconds,
@@ -88,7 +97,9 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=(), jpeg_tables
         "dtype_policy": model.generator.dtype_policy.name,
         "kernel": trained.kernel,
         "evidence": evidence,
-        "variants": _variants(model, lr, trained) if variants else {},
+        "steps": list(scales),
+        # The last step's network with fewer test-time options.
+        "variants": _variants(model, lr_of_step, step_config) if variants else {},
     }
 
 

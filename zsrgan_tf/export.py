@@ -67,7 +67,10 @@ def float32_copy(generator):
 
 def _archive(generator, scale, spatial, grid):
     """A Keras ExportArchive with both signatures; ``spatial`` is None or a tile side."""
-    generator = float32_copy(generator)
+    if isinstance(generator, (list, tuple)):  # a gradual run's steps
+        generator = [float32_copy(g) for g in generator]
+    else:
+        generator = float32_copy(generator)
     models = {IO_TYPES["float32"]: upscaler.float_upscaler(generator, scale, grid),
               IO_TYPES["uint8"]: upscaler.uint8_upscaler(generator, scale, grid)}
     batch = None if spatial is None else 1
@@ -202,8 +205,9 @@ def write_exports(generator, scale, folder, kinds, tile=256, grid="centre"):
     earlier ones of the same names.
 
     Args:
-      generator: a trained ``models.Generator``.
-      scale: its integer upscaling factor.
+      generator: a trained ``models.Generator``, or the list of a gradual run's
+        (``gradual``), applied in turn.
+      scale: the integer upscaling factor (of the whole list).
       folder: destination folder.
       kinds: subset of ``KINDS``. ``savedmodel`` -> ``savedmodel/``; ``tflite``,
         ``fp16``, ``int8`` -> ``upscaler_<fp32|fp16|int8>.tflite`` (dynamic size) and,

@@ -51,13 +51,44 @@ class BicubicUpscale(keras.layers.Layer):
         return {**super().get_config(), "scale": self.scale, "grid": self.grid}
 
 
+class GradualUpscale(keras.layers.Layer):
+    """The steps of a gradual run (``gradual``) in turn: each a bicubic upscale by
+    ``step`` and a generator, clipped to [0, 1]. A layer rather than a chain of
+    graph nodes because the generators share one name.
+
+    Input: float32 NHWC, H, W >= 2. Output: ``(N, step**n * H, step**n * W, C)``.
+    """
+
+    def __init__(self, generators, step, grid="centre", **kwargs):
+        super().__init__(**kwargs)
+        self.generators = list(generators)
+        self.step = step
+        self.grid = grid
+
+    def call(self, images):
+        for generator in self.generators:
+            upscaled = degrade.upscale_bicubic(images, self.step, self.grid)
+            images = keras.ops.clip(generator(upscaled), 0.0, 1.0)
+        return images
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        factor = self.step ** len(self.generators)
+        return (n, None if h is None else h * factor, None if w is None else w * factor, c)
+
+
 def float_upscaler(generator, scale, grid="centre"):
     """Keras model: float32 LR ``(N, H, W, 3)`` in [0, 1] -> SR ``(N, sH, sW, 3)``
     clipped to [0, 1]. Shares ``generator``'s weights; dynamic N, H, W; ``grid``
-    is the one the generator was trained on."""
+    is the one the generator was trained on. ``generator`` may be the list of a
+    gradual run's generators, applied in turn (``scale`` is then their product)."""
     lr = keras.Input((None, None, 3), name="lr")
-    upscaled = BicubicUpscale(scale, grid, name="bicubic")(lr)
-    sr = keras.ops.clip(generator(upscaled), 0.0, 1.0)
+    if isinstance(generator, (list, tuple)):
+        step = round(scale ** (1 / len(generator)))
+        sr = GradualUpscale(generator, step, grid, name="steps")(lr)
+    else:
+        upscaled = BicubicUpscale(scale, grid, name="bicubic")(lr)
+        sr = keras.ops.clip(generator(upscaled), 0.0, 1.0)
     return keras.Model(lr, sr, name="upscaler")
 
 
