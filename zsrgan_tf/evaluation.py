@@ -59,7 +59,8 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=(), jpeg_tables
       with ``seconds`` (the degradation's estimate, training and inference,
       summed over resumed runs), ``final_losses``, ``dtype_policy`` and, for
       trained methods, ``kernel`` (the resolved degradation spec),
-      ``evidence`` (what an estimated one rests on) and ``variants``: name ->
+      ``evidence`` (what an estimated one rests on), ``steps`` (the scale of
+      each training step, ``gradual``) and ``variants``: name ->
       SR image of the same network with fewer test-time options (see
       ``_variants``; computed after ``seconds`` is taken).
     """
