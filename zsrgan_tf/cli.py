@@ -353,8 +353,7 @@ def _train_and_write(image_path, picture, config, degradation, evidence, preset_
     if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
         alpha = degradation.upscale(picture.alpha[..., None], config.scale).numpy()[..., 0]
     model.generator.save(os.path.join(partial, GENERATOR))
-    exported = export.write_exports(generators if len(generators) > 1 else generators[0],
-                                    config.scale, partial, exports, export_tile,
+    exported = export.write_exports(generators, config.scale, partial, exports, export_tile,
                                     degradation.grid)
     imaging.write_png(os.path.join(partial, os.path.basename(png_path)), sr, alpha,
                       picture.grey, bits)

@@ -67,10 +67,7 @@ def float32_copy(generator):
 
 def _archive(generator, scale, spatial, grid):
     """A Keras ExportArchive with both signatures; ``spatial`` is None or a tile side."""
-    if isinstance(generator, (list, tuple)):  # a gradual run's steps
-        generator = [float32_copy(g) for g in generator]
-    else:
-        generator = float32_copy(generator)
+    generator = [float32_copy(g) for g in upscaler.as_steps(generator)]
     models = {IO_TYPES["float32"]: upscaler.float_upscaler(generator, scale, grid),
               IO_TYPES["uint8"]: upscaler.uint8_upscaler(generator, scale, grid)}
     batch = None if spatial is None else 1
@@ -109,7 +106,8 @@ def save_savedmodel(generator, scale, path, grid="centre"):
     """Writes the upscaler as a SavedModel folder at ``path`` (dynamic N, H, W).
 
     Args:
-      generator: a trained ``models.Generator`` (float32 or mixed policy).
+      generator: a trained ``models.Generator`` (float32 or mixed policy), or the list
+        of a gradual run's (``upscaler.as_steps``).
       scale: its integer upscaling factor.
       path: folder to create (or replace).
       grid: the ``degrade.GRIDS`` member it was trained on.
@@ -123,7 +121,7 @@ def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32",
     """The upscaler as a LiteRT/TFLite flatbuffer with one signature.
 
     Args:
-      generator: a trained ``models.Generator``.
+      generator: a trained ``models.Generator``, or a list (``upscaler.as_steps``).
       scale: its integer upscaling factor.
       quantization: one of ``QUANTIZATIONS``.
       tile: None for dynamic H x W (batch dynamic too), or the side of a fixed

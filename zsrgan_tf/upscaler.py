@@ -77,18 +77,24 @@ class GradualUpscale(keras.layers.Layer):
         return (n, None if h is None else h * factor, None if w is None else w * factor, c)
 
 
+def as_steps(generator):
+    """``generator`` as the list of a run's generators, one per step (``gradual``)."""
+    return list(generator) if isinstance(generator, (list, tuple)) else [generator]
+
+
 def float_upscaler(generator, scale, grid="centre"):
     """Keras model: float32 LR ``(N, H, W, 3)`` in [0, 1] -> SR ``(N, sH, sW, 3)``
     clipped to [0, 1]. Shares ``generator``'s weights; dynamic N, H, W; ``grid``
     is the one the generator was trained on. ``generator`` may be the list of a
     gradual run's generators, applied in turn (``scale`` is then their product)."""
+    generators = as_steps(generator)
     lr = keras.Input((None, None, 3), name="lr")
-    if isinstance(generator, (list, tuple)):
-        step = round(scale ** (1 / len(generator)))
-        sr = GradualUpscale(generator, step, grid, name="steps")(lr)
+    if len(generators) > 1:
+        step = round(scale ** (1 / len(generators)))
+        sr = GradualUpscale(generators, step, grid, name="steps")(lr)
     else:
         upscaled = BicubicUpscale(scale, grid, name="bicubic")(lr)
-        sr = keras.ops.clip(generator(upscaled), 0.0, 1.0)
+        sr = keras.ops.clip(generators[0](upscaled), 0.0, 1.0)
     return keras.Model(lr, sr, name="upscaler")
 
 
