@@ -182,6 +182,22 @@ def _run_image(method, row, name, lr_path, hr_path, lpips, state):
     }, sr
 
 
+def _same_run(method, row, dataset, name):
+    """``told``'s record when ``auto`` already ran it: auto chose the row's spec, so
+    the settings are equal and training, being deterministic on one machine, gives
+    the same bits (measured: Set5 and BSD100 bicubic x2). None otherwise."""
+    if method != "told":
+        return None
+    path = os.path.join(FLAGS.out, dataset, row.name, _label("auto"), f"{name}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        record = json.load(f)
+    if record["config"] != _config("told", row).to_dict():
+        return None
+    return {**record, "method": "told", "evidence": {}, "same_run_as": "auto"}
+
+
 def _run_cells(rows):
     lpips = LPIPS()
     for dataset in FLAGS.datasets:
@@ -198,6 +214,12 @@ def _run_cells(rows):
                     state = os.path.join(FLAGS.work, "states",
                                          f"{dataset}_{row.name}_{label}_{name}.npz")
                     os.makedirs(os.path.dirname(state), exist_ok=True)
+                    same = _same_run(method, row, dataset, name)
+                    if same is not None:
+                        files.write_bytes(path, (json.dumps(same, indent=1) + "\n").encode())
+                        print(f"{dataset} {row.name} {label} {name}: the run `auto` made",
+                              flush=True)
+                        continue
                     try:
                         record, sr = _run_image(method, row, name, lr_path, hr_path, lpips,
                                                 state)
@@ -268,7 +290,9 @@ def write_tables(cells):
     protocol = (
         "Final iteration, no ground truth used before scoring. PSNR-Y / SSIM-Y: `mzsr` "
         "protocol (Y, shave = scale); PSNR-RGB / SSIM-RGB: `paper` protocol; LPIPS-VGG v0.1; "
-        "seconds per image (the degradation's estimate, training and inference). "
+        "seconds per image (the degradation's estimate, training and inference). Where "
+        "`auto` chose the true degradation, `told` is the same run (same settings, and "
+        "training is deterministic: measured equal to the bit). "
         f"Machines: {'; '.join(machines) or 'none yet'}.")
     summary, main, full, per_image = {}, [], [], []
     for row in ROWS:
