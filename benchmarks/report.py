@@ -1,0 +1,47 @@
+"""Benchmark reporting: the machine's description and Markdown sections of docs/BENCHMARKS.md."""
+
+import os
+import platform
+import re
+
+from zsrgan_tf import files, precision
+
+
+def machine():
+    """Facts about this machine for benchmark records (CPU model, cores, flags, devices)."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(
+                (line.partition(":")[2].strip() for line in f if line.startswith("model name")),
+                model,
+            )
+    except OSError:
+        pass
+    features = sorted(precision.cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
+    cores = os.cpu_count()
+    gpu = "a GPU" if precision.has_gpu() else "no GPU"
+    return {
+        "cpu": model,
+        "cores": cores,
+        "features": features,
+        "gpu": precision.has_gpu(),
+        "platform": platform.platform(),
+        "summary": f"{model}, {cores} cores ({', '.join(features) or 'no AVX2'}), {gpu}",
+    }
+
+
+def replace_section(path, title, body):
+    """Replaces (or appends) the ``## title`` section of a Markdown file with ``body``."""
+    text = "# Benchmarks\n"
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
+    section = f"## {title}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip() + "\n"
+    else:
+        text = text.rstrip() + "\n\n" + section
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    files.write_bytes(path, text.encode())
