@@ -22,9 +22,9 @@ import time
 import numpy as np
 from absl import app, flags
 
-from zsrgan_tf import config as config_lib
-from zsrgan_tf import imaging, inference, train
 from benchmarks import evaluation, report
+from zsrgan_tf import config as config_lib
+from zsrgan_tf import files, imaging, inference, train
 from zsrgan_tf.lpips import LPIPS
 
 FLAGS = flags.FLAGS
@@ -102,9 +102,7 @@ def main(argv):
                 continue
             lr_path, hr_path = pairs[name]
             record = _run(config, imaging.read_image(lr_path), imaging.read_image(hr_path), lpips)
-            with open(path + ".tmp", "w") as f:
-                json.dump(record, f, indent=1)
-            os.replace(path + ".tmp", path)
+            files.write_bytes(path, json.dumps(record, indent=1).encode())
             print(variant, name, {n: round(record[n]["lpips"], 4) for n in INFERENCE}, flush=True)
     table = _table(FLAGS.out)
     with open(os.path.join(FLAGS.out, "results.md"), "w") as f:

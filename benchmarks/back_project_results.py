@@ -12,8 +12,8 @@ input alone; the HR images are read only to score. The SR files are 8-bit
 PNGs, so the step sees the rounded output, not the float one a run's
 ``--settings back_projection=N`` sees, and its result is rounded to 8 bits
 too: both columns score images as they would be on disk (``evaluate.py``
-scores the float output; LPIPS differs between the two, see
-docs/BENCHMARKS.md).
+scores the float output; LPIPS differs between the two, see docs/results.md,
+"Back-projection of finished outputs: notes").
 
 One JSON file per run is written under ``--out``; the table of every file
 there replaces the "Back-projection of finished outputs" section of
@@ -33,9 +33,9 @@ import numpy as np
 from absl import app, flags
 
 import zsrgan_tf
+from benchmarks import evaluation, report
 from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf import files, imaging, inference
-from benchmarks import evaluation, report
 from zsrgan_tf.lpips import LPIPS
 
 FLAGS = flags.FLAGS
@@ -45,7 +45,8 @@ flags.DEFINE_integer("iterations", 10, "Back-projection steps.")
 flags.DEFINE_string("kernel", degradation_lib.BICUBIC, "The sons' degradation (a --kernel spec).")
 flags.DEFINE_integer("scale", 2, "Upscaling factor of the runs.")
 flags.DEFINE_string("out", "results/benchmarks/back_projection", "Folder of per-run JSON files.")
-flags.DEFINE_string("markdown", "results/BENCHMARKS.md", "Markdown file whose section is replaced.")
+flags.DEFINE_string("markdown", "results/results.md", "Markdown file whose section is replaced "
+                    "(docs/results.md for the committed page).")
 
 _TITLE = "Back-projection of finished outputs"
 

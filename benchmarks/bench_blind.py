@@ -21,8 +21,8 @@ import time
 import numpy as np
 from absl import app, flags
 
-from zsrgan_tf import blind, degrade, imaging, kernels
 from benchmarks import evaluation, report
+from zsrgan_tf import blind, degrade, imaging, kernels
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("dataset", [os.path.join(os.environ.get("ZSRGAN_DATA", "."), name)
@@ -33,9 +33,11 @@ flags.DEFINE_list("synthetic_covs", ["0.5", "1.0", "3.0", "4.0"],
 flags.DEFINE_multi_string("anisotropic", ["4,1,0", "4,1,45", "4,1,90", "3,0.7,120"],
                           "MAJOR,MINOR,ANGLE of the anisotropic kernels of made inputs "
                           "(from the first dataset's HR images), for blind:aniso.")
-flags.DEFINE_float("true_cov", 2.0, "Covariance of the LR_g20_x2 kernel (docs/method.md section 3).")
+flags.DEFINE_float("true_cov", 2.0,
+                   "Covariance of the LR_g20_x2 kernel (docs/method.md section 3).")
 flags.DEFINE_string("json", "results/benchmarks/blind.json", "JSON output.")
-flags.DEFINE_string("markdown", "results/BENCHMARKS.md", "Markdown file whose section is replaced.")
+flags.DEFINE_string("markdown", "results/results.md", "Markdown file whose section is replaced "
+                    "(docs/results.md for the committed page).")
 
 
 def _stats(values, true):

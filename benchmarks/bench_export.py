@@ -34,9 +34,9 @@ from absl import app, flags
 from ai_edge_litert.interpreter import Interpreter
 
 import zsrgan_tf
+from benchmarks import report
 from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf import export, metrics, upscaler
-from benchmarks import report
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("image", None, "LR image to upscale.")
@@ -50,7 +50,8 @@ flags.DEFINE_integer("tile", 256, "Input side of the fixed-size files.")
 flags.DEFINE_integer("repeats", 10, "Timed LiteRT calls per variant.")
 flags.DEFINE_integer("threads", os.cpu_count(), "LiteRT CPU threads.")
 flags.DEFINE_string("json", "results/benchmarks/export.json", "JSON output.")
-flags.DEFINE_string("markdown", "results/BENCHMARKS.md", "Markdown file whose section is replaced.")
+flags.DEFINE_string("markdown", "results/results.md", "Markdown file whose section is replaced "
+                    "(docs/results.md for the committed page).")
 flags.mark_flag_as_required("image")
 
 

@@ -25,8 +25,8 @@ import numpy as np
 from absl import app, flags
 
 import zsrgan_tf
-from zsrgan_tf import degrade, imaging, inference
 from benchmarks import report
+from zsrgan_tf import degrade, imaging, inference
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("image", "samples/chelsea.png", "Real image the large input is made from.")
@@ -34,7 +34,8 @@ flags.DEFINE_string("size", "4000x3000", "Input size, WIDTHxHEIGHT.")
 flags.DEFINE_string("preset", "cpu", "train_one preset.")
 flags.DEFINE_integer("iterations", 20, "Training iterations (memory is set by inference).")
 flags.DEFINE_string("json", "results/benchmarks/large.json", "JSON output.")
-flags.DEFINE_string("markdown", "results/BENCHMARKS.md", "Markdown file whose section is replaced.")
+flags.DEFINE_string("markdown", "results/results.md", "Markdown file whose section is replaced "
+                    "(docs/results.md for the committed page).")
 
 
 def _large_input(path, width, height):

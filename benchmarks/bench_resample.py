@@ -23,9 +23,9 @@ import time
 import numpy as np
 from absl import app, flags
 
+from benchmarks import report
 from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf import degrade, files, inference
-from benchmarks import report
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("sizes", ["500x375", "1000x750", "2000x1500", "4000x3000"],
@@ -33,7 +33,8 @@ flags.DEFINE_list("sizes", ["500x375", "1000x750", "2000x1500", "4000x3000"],
 flags.DEFINE_integer("repeats", 3, "Runs per timing of the fast paths (best is kept).")
 flags.DEFINE_string("kernel", "gaussian:2.0", "Kernel of the kernel-aware back-projection.")
 flags.DEFINE_string("json", "results/benchmarks/resample.json", "JSON output.")
-flags.DEFINE_string("markdown", "results/BENCHMARKS.md", "Markdown file whose section is replaced.")
+flags.DEFINE_string("markdown", "results/results.md", "Markdown file whose section is replaced "
+                    "(docs/results.md for the committed page).")
 
 SCALE = 2
 STEPS = 10

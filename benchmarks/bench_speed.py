@@ -34,8 +34,8 @@ import tensorflow as tf
 from absl import app, flags
 
 import zsrgan_tf
-from zsrgan_tf import estimate, precision, train
 from benchmarks import flops, report
+from zsrgan_tf import estimate, precision, train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("image", None, "Input LR image.")
@@ -47,7 +47,8 @@ flags.DEFINE_list(
 )
 flags.DEFINE_integer("warmup", 5, "Iterations excluded from the median.")
 flags.DEFINE_string("json", "results/benchmarks/speed.json", "JSON output.")
-flags.DEFINE_string("markdown", "results/BENCHMARKS.md", "Markdown file whose section is replaced.")
+flags.DEFINE_string("markdown", "results/results.md", "Markdown file whose section is replaced "
+                    "(docs/results.md for the committed page).")
 flags.DEFINE_string("section", "Training speed", "Title of that section (one per machine).")
 flags.DEFINE_string("one_row", None, "Internal: measure this row in this process.")
 flags.mark_flag_as_required("image")

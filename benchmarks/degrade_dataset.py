@@ -21,9 +21,9 @@ Example:
 
 from absl import app, flags
 
+from benchmarks import evaluation
 from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf import kernels
-from benchmarks import evaluation
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", None, "Folder with HR/.")

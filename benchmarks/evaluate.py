@@ -34,8 +34,8 @@ from absl import app, flags
 from PIL import Image, ImageDraw
 
 import zsrgan_tf
-from zsrgan_tf import callbacks, imaging, inference, kernels
 from benchmarks import evaluation, report
+from zsrgan_tf import callbacks, files, imaging, inference, kernels
 from zsrgan_tf import config as config_lib
 from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf.lpips import LPIPS
@@ -271,9 +271,7 @@ def main(argv):
         if variants:
             record["variants"] = {v: evaluation.score(x, hr, config.scale, lpips)
                                   for v, x in variants.items()}
-        with open(record_path + ".tmp", "w") as f:
-            json.dump(record, f, indent=2)
-        os.replace(record_path + ".tmp", record_path)
+        files.write_bytes(record_path, json.dumps(record, indent=2).encode())
         for leftover in (state, state + ".seconds.json"):
             if os.path.exists(leftover):
                 os.remove(leftover)

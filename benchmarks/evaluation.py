@@ -11,7 +11,6 @@ by ``score``, after super-resolution.
 
 import io
 import os
-import shutil
 import time
 import zlib
 
@@ -204,8 +203,8 @@ def _copy_cropped(source, target, scale):
     picture = imaging.read_picture(source)
     h, w = picture.rgb.shape[:2]
     if h % scale == 0 and w % scale == 0:
-        shutil.copyfile(source, target + ".partial")
-        os.replace(target + ".partial", target)
+        with open(source, "rb") as f:
+            files.write_bytes(target, f.read())
         return
     h, w = h // scale * scale, w // scale * scale
     alpha = None if picture.alpha is None else picture.alpha[:h, :w]

@@ -41,8 +41,8 @@ import numpy as np
 from absl import app, flags
 
 import zsrgan_tf
-from zsrgan_tf import callbacks, files, imaging, inference
 from benchmarks import evaluation, report
+from zsrgan_tf import callbacks, files, imaging, inference
 from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf.lpips import LPIPS
 

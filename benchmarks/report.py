@@ -1,4 +1,4 @@
-"""Benchmark reporting: the machine's description and Markdown sections of docs/BENCHMARKS.md."""
+"""Benchmark reporting: the machine's description and Markdown sections of docs/results.md."""
 
 import os
 import platform
@@ -9,15 +9,7 @@ from zsrgan_tf import files, precision
 
 def machine():
     """Facts about this machine for benchmark records (CPU model, cores, flags, devices)."""
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(
-                (line.partition(":")[2].strip() for line in f if line.startswith("model name")),
-                model,
-            )
-    except OSError:
-        pass
+    model = precision.cpu_info()[0]
     features = sorted(precision.cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
     cores = os.cpu_count()
     gpu = "a GPU" if precision.has_gpu() else "no GPU"
@@ -33,7 +25,7 @@ def machine():
 
 def replace_section(path, title, body):
     """Replaces (or appends) the ``## title`` section of a Markdown file with ``body``."""
-    text = "# Benchmarks\n"
+    text = "# Results\n"
     if os.path.exists(path):
         with open(path) as f:
             text = f.read()

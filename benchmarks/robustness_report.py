@@ -24,7 +24,7 @@ import numpy as np
 from absl import app, flags
 from PIL import Image
 
-from zsrgan_tf import imaging
+from zsrgan_tf import files, imaging
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("image", "samples/chelsea.png", "Real image the cases are cut from.")
@@ -232,11 +232,10 @@ def main(argv):
               "| large image, tiled inference | equals the one-pass output within 1e-5 (centre "
               "grid; corner grid with the self-ensemble); with too little context the seams "
               "show (> 1e-3) | `test_inference.py::test_tiled_inference_equals_one_pass` |",
-              "| 4000x3000 input | see `docs/BENCHMARKS.md` \"Large images\" (peak memory, "
-              "time) | `benchmarks/bench_large.py` |", ""]
-    with open(FLAGS.out + ".tmp", "w") as f:
-        f.write("\n".join(lines))
-    os.replace(FLAGS.out + ".tmp", FLAGS.out)
+              "| 4000x3000 input | see [results.md, \"Large images\"](results.md#large-images) "
+              "(peak memory, time) | `benchmarks/bench_large.py` |", ""]
+    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
+    files.write_bytes(FLAGS.out, "\n".join(lines).encode())
     print(FLAGS.out)
 
 

@@ -26,8 +26,8 @@ import os
 from absl import app, flags
 
 import zsrgan_tf
-from zsrgan_tf import callbacks
 from benchmarks import evaluation, report
+from zsrgan_tf import callbacks, files
 from zsrgan_tf import config as config_lib
 
 FLAGS = flags.FLAGS
@@ -37,7 +37,8 @@ flags.DEFINE_list("images", ["baby", "butterfly"], "Image names (without .png)."
 flags.DEFINE_multi_string("candidate", ["paper=paper", "cpu=cpu"],
                           "label=preset[:key=value,...]; repeat the flag for more.")
 flags.DEFINE_string("out", "results/benchmarks/time_to_quality", "Folder of per-run JSON files.")
-flags.DEFINE_string("markdown", "results/BENCHMARKS.md", "Markdown file whose section is replaced.")
+flags.DEFINE_string("markdown", "results/results.md", "Markdown file whose section is replaced "
+                    "(docs/results.md for the committed page).")
 flags.DEFINE_bool("table_only", False, "Only rebuild the table from the JSON files.")
 flags.DEFINE_string(
     "evaluation", "docs/results/Set5",
@@ -153,9 +154,7 @@ def main(argv):
                 if os.path.exists(path):
                     continue
                 result = from_evaluation(label, config, image) or run_one(label, config, image)
-                with open(path + ".tmp", "w") as f:
-                    json.dump(result, f, indent=2)
-                os.replace(path + ".tmp", path)
+                files.write_bytes(path, json.dumps(result, indent=2).encode())
                 print(f"{label} {image}: {result['mzsr']['psnr_y']:.2f} dB, {result['wall_s']} s",
                       flush=True)
     results = []
