@@ -1,9 +1,11 @@
 """Training callbacks."""
 
+import io
+
 import numpy as np
 import pytest
 
-from zsrgan_tf import callbacks
+from zsrgan_tf import callbacks, inference, tiling
 
 
 def test_divergence_guard_stops_at_first_non_finite():
@@ -90,12 +92,12 @@ def test_adaptive_rule_keeps_the_rate_while_the_error_falls():
     assert len(rule.errors) == 24 and rule.errors[0][0] == 50
 
 
-def test_adaptive_rule_runs_inside_training(baby_lr):
+def test_adaptive_rule_runs_inside_training(photo):
     """train_on_image adds the rule; its test pair is the image and its own son."""
     import zsrgan_tf
     from zsrgan_tf import train
 
-    lr = baby_lr[:96, :96]
+    lr = photo[:96, :96]
     config = zsrgan_tf.preset("blind", iterations=100, crop_size=64, adaptive_lr=True,
                               ensemble=False, back_projection=0)
     model, history = zsrgan_tf.train_on_image(lr, config)
@@ -109,3 +111,30 @@ def test_adaptive_rule_runs_inside_training(baby_lr):
 
     # The trained generator reproduces the image from its son better than bicubic does.
     assert error(model.generator(son_input)) < error(son_input)
+
+
+def test_step_progress_shows_long_steps_only(monkeypatch):
+    clock = iter([0.0, 1.0, 2.0,           # "tiles": ends within quiet: nothing shown
+                  10.0, 14.0, 15.0, 30.0,  # "ensemble": 4 s, 5 s (within every), 20 s
+                  ])
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: next(clock))
+    stream = io.StringIO()
+    progress = callbacks.StepProgress(stream, quiet=3.0, every=10.0)
+    progress("tiles", 0, 2), progress("tiles", 1, 2), progress("tiles", 2, 2)
+    progress("ensemble", 0, 3), progress("ensemble", 1, 3), progress("ensemble", 2, 3)
+    progress("ensemble", 3, 3)
+    assert stream.getvalue().splitlines() == [
+        "ensemble 1/3 | elapsed 0:00:04 | ETA 0:00:08",
+        "ensemble 3/3 | elapsed 0:00:20 | ETA 0:00:00"]
+
+
+def test_tiles_and_ensemble_report_every_step():
+    calls = []
+    lr = np.zeros((10, 7, 3), np.float32)
+    tiling.tiled(lambda x: np.repeat(np.repeat(x, 2, 0), 2, 1), lr, 4, 1,
+                 progress=lambda *a: calls.append(a))
+    assert calls == [("tiles", i, 6) for i in range(7)]
+    calls.clear()
+    inference.self_ensemble(lambda x: np.repeat(np.repeat(x, 2, 0), 2, 1), lr, 2,
+                            progress=lambda *a: calls.append(a))
+    assert calls == [("ensemble", i, 8) for i in range(9)]

@@ -27,10 +27,10 @@ def _run(*args, cwd):
 
 
 @pytest.fixture(scope="module")
-def tiny_png(tmp_path_factory, baby_lr):
-    """A real 83 x 71 (odd-sized) crop of Set5 'baby' LR."""
+def tiny_png(tmp_path_factory, photo):
+    """A real 83 x 71 (odd-sized) crop of the sample photo."""
     path = tmp_path_factory.mktemp("in") / "tiny.png"
-    Image.fromarray(np.round(baby_lr[70:141, 100:183] * 255).astype(np.uint8)).save(path)
+    Image.fromarray(np.round(photo[70:141, 100:183] * 255).astype(np.uint8)).save(path)
     return str(path)
 
 
@@ -258,3 +258,15 @@ def test_unwritable_output_folder_is_one_line_exit_2(tiny_png, tmp_path):
     lines = stderr.strip().splitlines()
     assert code == 2 and len(lines) == 1 and stdout == "", stderr
     assert lines[0] == f"error: {blocker / 'out'}: cannot create output folder (Not a directory)"
+
+
+def test_help_lists_the_tools_flags_by_purpose(tmp_path):
+    code, out, err = _run("--help", cwd=tmp_path)
+    assert code == 0 and err == ""
+    assert out.startswith("usage: train_one.py --image PATH") and "example: train_one.py" in out
+    from zsrgan_tf import cli
+
+    listed = re.findall(r"^  --(\w+)$", out, re.M)
+    assert sorted(listed) == sorted(name for _, names in cli.HELP_GROUPS for name in names)
+    # Every flag the tool defines is in one group, and none of absl's.
+    assert set(listed) == {f.name for f in cli.FLAGS.get_flags_for_module(cli)}

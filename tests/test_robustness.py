@@ -25,9 +25,9 @@ def _command(*args):
 
 
 @pytest.fixture(scope="module")
-def crop(baby_lr):
-    """A real 72 x 64 crop of Set5 'baby' LR, uint8 RGB."""
-    return imaging.to_uint8(baby_lr[100:164, 90:162])
+def crop(photo):
+    """A real 72 x 64 crop of the sample photo, uint8 RGB."""
+    return imaging.to_uint8(photo[60:124, 90:162])
 
 
 def _outputs(run_dir, lr):
@@ -88,7 +88,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_generator(crop, tmp_path):
     config = zsrgan_tf.preset("cpu", iterations=12)
     out = tmp_path / "out"
     with pytest.raises(cli.TrainingError) as error:
-        cli.run(str(image), config, "cpu", str(out), False, checkpoint_every=5,
+        cli.run(str(image), config, cli.RunOptions("cpu", str(out), checkpoint_every=5),
                 extra_callbacks=[_PoisonAt(7)])
     partial = out / ".crop_x2.partial"
     kept = partial / "generator_last_good.keras"

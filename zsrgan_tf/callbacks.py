@@ -76,6 +76,42 @@ class LossLog(keras.callbacks.Callback):
             self.file.close()
 
 
+class StepProgress:
+    """Progress of the steps after training (tiles, the ensemble's transforms).
+
+    Called as ``progress(label, done, total)``, with ``done = 0`` when a step
+    starts. Once a step has run ``quiet`` seconds it shows ``LABEL done/total |
+    elapsed | ETA``: redrawn on a terminal, else a line every ``every`` seconds
+    and at the end. Steps that end sooner print nothing.
+    """
+
+    def __init__(self, stream=sys.stderr, quiet=3.0, every=10.0):
+        self.stream = stream
+        self.quiet = quiet
+        self.every = every
+        self._start = {}
+        self._shown = {}  # label -> time of the last line shown
+
+    def __call__(self, label, done, total):
+        now = time.perf_counter()
+        if done == 0:
+            self._start[label] = now
+            self._shown.pop(label, None)
+            return
+        elapsed = now - self._start[label]
+        last = self._shown.get(label)
+        tty = self.stream.isatty()
+        if elapsed < self.quiet or (not tty and done < total and last is not None
+                                    and now - last < self.every):
+            return
+        self._shown[label] = now
+        eta = elapsed / done * (total - done)
+        line = f"{label} {done}/{total} | elapsed {_clock(elapsed)} | ETA {_clock(eta)}"
+        end = "\n" if not tty or done == total else ""
+        self.stream.write(("\r\033[K" if tty else "") + line + end)
+        self.stream.flush()
+
+
 class Progress(keras.callbacks.Callback):
     """A one-line progress display: iteration, losses, seconds per iteration, ETA.
 
@@ -177,7 +213,7 @@ class AdaptiveLearningRate(keras.callbacks.Callback):
     the fall it predicts is within noise (``-ratio * slope < std`` of the
     slope estimate) the learning rate is divided by 10. Training stops when
     the rate falls below ``min_lr``. Numbers: ZSSR's configuration
-    (REFERENCE.md section 5): 50, 60, 256, 1.5, 256, 9e-6.
+    (its public code; docs/method.md section 3): 50, 60, 256, 1.5, 256, 9e-6.
 
     The optimizer's learning rate must be a plain value (``make_optimizer``
     with ``TrainConfig.adaptive_lr``). After a resume the rate is restored

@@ -9,10 +9,11 @@ different run.
 """
 
 import json
-import os
 
 import keras
 import numpy as np
+
+from zsrgan_tf import files
 
 
 class CheckpointMismatch(ValueError):
@@ -41,9 +42,7 @@ def save(model, path, settings, step):
     arrays = {f"v{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_variables(model))}
     arrays["settings"] = np.array(json.dumps(settings, sort_keys=True))
     arrays["step"] = np.array(int(step))
-    tmp = path + ".tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    files.write_with(path, lambda f: np.savez(f, **arrays))
 
 
 def _same_settings(stored, current, defaults):

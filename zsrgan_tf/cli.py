@@ -21,6 +21,8 @@ no ground truth),
 also recorded in ``config.json``.
 """
 
+import collections
+import dataclasses
 import datetime
 import glob
 import hashlib
@@ -30,7 +32,7 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
+import textwrap
 import time
 
 import keras
@@ -108,6 +110,47 @@ flags.DEFINE_integer("export_tile", 256, "Input side (LR pixels) of the fixed-si
 GENERATOR = "generator.keras"  # the trained generator in the run folder
 
 
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How ``run`` treats one image, beside its training settings. Each field is
+    the command-line flag of the same name (``from_flags``).
+
+    Attributes:
+      preset: the preset's name, recorded in config.json.
+      output_dir: folder of the SR image and the run folder.
+      overwrite: replace existing outputs.
+      export: kinds of ``export.write_exports`` (savedmodel, tflite, fp16, int8, uint8).
+      export_tile: input side of the fixed-size TFLite files, LR pixels (0: none).
+      tile, tile_pad: inference tiling (``inference.upscale``); None: by memory.
+      resume: continue an interrupted run from its partial folder.
+      checkpoint_every: iterations between saved training states, >= 1.
+      bit_depth: "auto" (the input's), "8" or "16": bits per channel of the PNG.
+    """
+
+    preset: str = "auto"
+    output_dir: str = "saved_models"
+    overwrite: bool = False
+    export: tuple = ()
+    export_tile: int = 256
+    tile: int | None = None
+    tile_pad: int | None = None
+    resume: bool = False
+    checkpoint_every: int = 100
+    bit_depth: str = "auto"
+
+    def __post_init__(self):
+        object.__setattr__(self, "export", tuple(self.export))  # flags give a list
+
+    @classmethod
+    def from_flags(cls):
+        return cls(**{field.name: FLAGS[field.name].value for field in dataclasses.fields(cls)})
+
+
+# Where a run writes: the PNG, the run folder, the folder it is built in until
+# complete, and its training state there.
+Outputs = collections.namedtuple("Outputs", "png run_dir partial state")
+
+
 class UsageError(Exception):
     """A problem with the command line's files or values; one line, exit code 2."""
 
@@ -132,11 +175,7 @@ def _sha256(path):
 
 
 def _prepare_outputs(output_dir, name, overwrite, resume):
-    """Checks the output paths before training.
-
-    Returns ``(png_path, run_dir, partial)``: ``partial`` is the folder where
-    the run is built (checkpoint, log, outputs) until it is renamed to ``run_dir``.
-    """
+    """Checks the output paths before training; returns the run's ``Outputs``."""
     try:
         os.makedirs(output_dir, exist_ok=True)
     except OSError as e:
@@ -157,33 +196,22 @@ def _prepare_outputs(output_dir, name, overwrite, resume):
         shutil.rmtree(partial)
     os.makedirs(partial, exist_ok=True)
     os.chmod(partial, 0o777 & ~files.umask())
-    return png_path, run_dir, partial
+    return Outputs(png_path, run_dir, partial, os.path.join(partial, "checkpoint.npz"))
 
 
-def _publish(partial, run_dir, png_path, overwrite):
+def _publish(outputs, overwrite):
     """Moves a finished run into place: the folder first, then its PNG out of it.
 
     Each step is a rename within ``output_dir``; an old folder replaced under
     ``--overwrite`` is restored if the new one cannot be moved in.
     """
     if not overwrite:
-        for path in (png_path, run_dir):
+        for path in (outputs.png, outputs.run_dir):
             if os.path.exists(path):
-                raise UsageError(f"{path}: appeared while training; results kept in {partial}")
-    old = None
-    if os.path.exists(run_dir):
-        old = tempfile.mkdtemp(prefix=".old-", dir=os.path.dirname(run_dir))
-        os.replace(run_dir, os.path.join(old, "run"))
-    try:
-        os.replace(partial, run_dir)
-    except OSError:
-        if old:
-            os.replace(os.path.join(old, "run"), run_dir)
-            os.rmdir(old)
-        raise
-    os.replace(os.path.join(run_dir, os.path.basename(png_path)), png_path)
-    if old:
-        shutil.rmtree(old)
+                raise UsageError(f"{path}: appeared while training; results kept in "
+                                 f"{outputs.partial}")
+    files.move_folder(outputs.partial, outputs.run_dir)
+    os.replace(os.path.join(outputs.run_dir, os.path.basename(outputs.png)), outputs.png)
 
 
 def _record(image_path, picture, config, preset_name, png_path, sr, model, history, seconds,
@@ -246,14 +274,13 @@ def _resolve(image_path, picture, config):
     return config.replace(kernel=degradation.spec), degradation, evidence
 
 
-def run(image_path, config, preset_name, output_dir, overwrite, exports=(), export_tile=256,
-        tile=None, tile_pad=None, resume=False, checkpoint_every=100,
-        bit_depth="auto", extra_callbacks=()):
+def run(image_path, config, options=RunOptions(), extra_callbacks=()):
     """Trains on ``image_path`` and writes all outputs; returns the PNG path.
 
     The run is built in ``<output_dir>/.<name>.partial/``, with a checkpoint
-    every ``checkpoint_every`` iterations; ``resume`` continues from it. When
-    complete, the checkpoint is removed and the folder renamed to ``<name>/``.
+    every ``options.checkpoint_every`` iterations; ``options.resume`` continues
+    from it. When complete, the checkpoint is removed and the folder renamed to
+    ``<name>/``.
     """
     picture = imaging.read_picture(image_path)
     lr = picture.rgb
@@ -265,31 +292,28 @@ def run(image_path, config, preset_name, output_dir, overwrite, exports=(), expo
     estimated = config.kernel in degradation_lib.ESTIMATED
     config, degradation, evidence = _resolve(image_path, picture, config)
     stem = os.path.splitext(os.path.basename(image_path))[0]
-    png_path, run_dir, partial = _prepare_outputs(output_dir, f"{stem}_x{config.scale}",
-                                                  overwrite, resume)
+    outputs = _prepare_outputs(options.output_dir, f"{stem}_x{config.scale}", options.overwrite,
+                               options.resume)
     if estimated:
         print(f"{image_path}: degradation {degradation.spec} ({estimate.describe(evidence)})",
               file=sys.stderr, flush=True)
-    state = os.path.join(partial, "checkpoint.npz")
     try:
-        _train_and_write(image_path, picture, config, degradation, evidence, preset_name,
-                         png_path, run_dir, partial, state, overwrite, exports, export_tile,
-                         tile, tile_pad, checkpoint_every, bit_depth, extra_callbacks)
+        _train_and_write(image_path, picture, config, degradation, evidence, outputs, options,
+                         extra_callbacks)
     except TrainingError:
         raise  # the partial keeps the log and the last good generator
     except BaseException:
         # No checkpoint and no finished generator: nothing to resume or keep.
-        kept = [state, os.path.join(partial, GENERATOR)]
-        if not glob.glob(os.path.join(partial, "step*_*")) and not any(
+        kept = [outputs.state, os.path.join(outputs.partial, GENERATOR)]
+        if not glob.glob(os.path.join(outputs.partial, "step*_*")) and not any(
                 os.path.exists(p) for p in kept):
-            shutil.rmtree(partial, ignore_errors=True)
+            shutil.rmtree(outputs.partial, ignore_errors=True)
         raise
-    return png_path
+    return outputs.png
 
 
-def _train_and_write(image_path, picture, config, degradation, evidence, preset_name,
-                     png_path, run_dir, partial, state, overwrite, exports, export_tile, tile,
-                     tile_pad, checkpoint_every, bit_depth, extra_callbacks):
+def _train_and_write(image_path, picture, config, degradation, evidence, outputs, options,
+                     extra_callbacks):
     """Trains (or resumes) in ``partial``, writes every output there, then publishes it.
 
     A gradual run (``gradual.steps``) trains one network per step, each on the
@@ -298,6 +322,7 @@ def _train_and_write(image_path, picture, config, degradation, evidence, preset_
     unfinished step. The last step's files have no prefix.
     """
     lr = picture.rgb
+    partial, state, checkpoint_every = outputs.partial, outputs.state, options.checkpoint_every
     started = datetime.datetime.now(datetime.timezone.utc)
     scales = gradual.steps(config, degradation)
     image, generators, seconds = lr, [], 0.0
@@ -333,7 +358,8 @@ def _train_and_write(image_path, picture, config, degradation, evidence, preset_
         if guard.diverged_at:
             raise _diverged(f"{image_path}: training diverged (non-finite loss at iteration "
                             f"{guard.diverged_at})", model, step_state, partial)
-        image = inference.upscale(model, image, step_config, tile, tile_pad)
+        image = inference.upscale(model, image, step_config, options.tile, options.tile_pad,
+                                  callbacks.StepProgress())
         if not numpy.isfinite(image).all():
             raise _diverged(f"{image_path}: training diverged (non-finite output)", model,
                             step_state, partial)
@@ -346,19 +372,19 @@ def _train_and_write(image_path, picture, config, degradation, evidence, preset_
             files.write_bytes(finished, buffer.getvalue())
             seconds += clock.seconds()
     sr = image
-    bits = picture.bits if bit_depth == "auto" else int(bit_depth)
+    bits = picture.bits if options.bit_depth == "auto" else int(options.bit_depth)
     lr_psnr = _report_lr_psnr(image_path, imaging.as_stored(sr, bits), lr, degradation,
                               config.scale)
     alpha = None
     if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
         alpha = degradation.upscale(picture.alpha[..., None], config.scale).numpy()[..., 0]
     model.generator.save(os.path.join(partial, GENERATOR))
-    exported = export.write_exports(generators, config.scale, partial, exports, export_tile,
-                                    degradation.grid)
-    imaging.write_png(os.path.join(partial, os.path.basename(png_path)), sr, alpha,
+    exported = export.write_exports(generators, config.scale, partial, options.export,
+                                    options.export_tile, degradation.grid)
+    imaging.write_png(os.path.join(partial, os.path.basename(outputs.png)), sr, alpha,
                       picture.grey, bits)
-    record = _record(image_path, picture, config, preset_name, png_path, sr, model, history,
-                     seconds + clock.seconds(), started, bits)
+    record = _record(image_path, picture, config, options.preset, outputs.png, sr, model,
+                     history, seconds + clock.seconds(), started, bits)
     record["output"]["lr_psnr_db"] = round(lr_psnr, 2)
     record["degradation"] = {"spec": degradation.spec, "evidence": evidence}
     record["steps"] = list(scales)
@@ -371,7 +397,7 @@ def _train_and_write(image_path, picture, config, degradation, evidence, preset_
     for leftover in leftovers:
         if os.path.exists(leftover):
             os.remove(leftover)
-    _publish(partial, run_dir, png_path, overwrite)
+    _publish(outputs, options.overwrite)
 
 
 def expand_images(pattern):
@@ -456,9 +482,7 @@ def _run_one(image, config, catch_all=False):
     1), so that one image of a folder run cannot stop the others.
     """
     try:
-        return 0, run(image, config, FLAGS.preset, FLAGS.output_dir, FLAGS.overwrite,
-                      FLAGS.export, FLAGS.export_tile, FLAGS.tile, FLAGS.tile_pad,
-                      FLAGS.resume, FLAGS.checkpoint_every, FLAGS.bit_depth)
+        return 0, run(image, config, RunOptions.from_flags())
     except (UsageError, ImageError, WeightsError, kernels.KernelError) as e:
         return 2, str(e)
     except TrainingError as e:
@@ -503,8 +527,41 @@ def main(argv):
     return 1 if any(status != "ok" for _, status, _, _ in results) else 0
 
 
+# --help: the tool's flags by purpose (absl's own are under --helpfull).
+HELP_GROUPS = (
+    ("input and output", ("image", "scale", "output_dir", "overwrite", "resume", "bit_depth")),
+    ("how it trains", ("preset", "kernel", "iterations", "seed", "settings", "precision",
+                       "checkpoint_every")),
+    ("inference", ("tile", "tile_pad")),
+    ("export", ("export", "export_tile")),
+)
+
+
+def help_text(program):
+    """The ``--help`` text: usage, one example, the tool's flags grouped by purpose."""
+    width = 100
+    lines = [f"usage: {program} --image PATH [flags]", "",
+             "Super-resolves images, each with a network trained on the image alone.", "",
+             f"example: {program} --image photo.png --scale 2 --export tflite", ""]
+    for title, names in HELP_GROUPS:
+        lines.append(f"{title}:")
+        for name in names:
+            flag = FLAGS[name]
+            default = ("" if flag.default in (None, "", []) else
+                       f" (default: {flag.default_as_str.strip(chr(39))})")
+            lines.append(f"  --{name}")
+            lines += textwrap.wrap(flag.help + default, width, initial_indent=" " * 6,
+                                   subsequent_indent=" " * 6)
+        lines.append("")
+    lines.append("--helpfull lists every flag, TensorFlow's and absl's too.")
+    return "\n".join(lines)
+
+
 def _parse_flags(argv):
     """absl flag parsing with the tool's convention: one line and exit code 2 on error."""
+    if any(arg in ("-h", "--help", "--helpshort", "-?") for arg in argv[1:]):
+        print(help_text(os.path.basename(argv[0])))
+        sys.exit(0)
     try:
         return FLAGS(argv)
     except flags.Error as e:

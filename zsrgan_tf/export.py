@@ -24,7 +24,6 @@ Writes are atomic: a temporary sibling is renamed onto the target.
 """
 
 import os
-import shutil
 import tempfile
 
 import keras
@@ -82,26 +81,6 @@ def _archive(generator, scale, spatial, grid):
     return archive
 
 
-def _write_folder(path, write):
-    """Runs ``write(tmp_dir)`` then renames ``tmp_dir`` to ``path``; a folder
-    already at ``path`` is replaced only once the new one is complete."""
-    parent = os.path.dirname(os.path.abspath(path))
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
-    try:
-        os.chmod(tmp, 0o777 & ~files.umask())  # mkdtemp creates 0700
-        write(tmp)
-        if os.path.isdir(path):  # a rename cannot replace a non-empty folder
-            old = tempfile.mkdtemp(prefix=".old-", dir=parent)
-            os.replace(path, os.path.join(old, "folder"))
-            os.replace(tmp, path)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def save_savedmodel(generator, scale, path, grid="centre"):
     """Writes the upscaler as a SavedModel folder at ``path`` (dynamic N, H, W).
 
@@ -112,7 +91,7 @@ def save_savedmodel(generator, scale, path, grid="centre"):
       path: folder to create (or replace).
       grid: the ``degrade.GRIDS`` member it was trained on.
     """
-    _write_folder(path, lambda tmp: _archive(generator, scale, None, grid).write_out(
+    files.write_folder(path, lambda tmp: _archive(generator, scale, None, grid).write_out(
         tmp, verbose=False))
 
 

@@ -4,7 +4,7 @@ Both must respect the sampling grid (``degrade.GRIDS``). On the "corner" grid
 (LR pixel k is HR pixel s*k) mirroring an LR image of width W maps HR column
 x to s*W - s - x, not s*W - 1 - x: undoing a flip of the SR output needs a
 shift of s - 1 pixels, and the last s - 1 columns have no mirrored estimate.
-Without the shift the ensemble loses about 5 dB (REFERENCE.md section 8).
+Without the shift the ensemble loses about 5 dB (docs/method.md section 2).
 """
 
 import math
@@ -49,7 +49,8 @@ def _inverse(sr, transform, shift):
     return np.swapaxes(out, 0, 1) if transpose else out
 
 
-def self_ensemble(upscale, lr, scale, grid="centre", transforms=degradation_lib.DIHEDRAL):
+def self_ensemble(upscale, lr, scale, grid="centre", transforms=degradation_lib.DIHEDRAL,
+                  progress=None):
     """Pixel-wise median of ``upscale`` over geometric transforms of ``lr``.
 
     Args:
@@ -58,14 +59,21 @@ def self_ensemble(upscale, lr, scale, grid="centre", transforms=degradation_lib.
       scale: integer factor.
       grid: ``degrade.GRIDS`` member the network was trained on.
       transforms: subset of ``degradation.DIHEDRAL``.
+      progress: optional ``progress(label, done, total)``, called with label
+        ``"ensemble"`` before the first transform and after each.
 
     Returns:
       float32 ``(scale*H, scale*W, 3)``; where a transform has no estimate
       (corner grid: the last ``scale - 1`` rows/columns) the median of the others.
     """
     shift = scale - 1 if grid == "corner" else 0
-    estimates = [_inverse(np.asarray(upscale(np.ascontiguousarray(
-        degradation_lib.transform(lr, t)))), t, shift) for t in transforms]
+    report = progress or (lambda label, done, total: None)
+    report("ensemble", 0, len(transforms))
+    estimates = []
+    for t in transforms:
+        estimates.append(_inverse(np.asarray(upscale(np.ascontiguousarray(
+            degradation_lib.transform(lr, t)))), t, shift))
+        report("ensemble", len(estimates), len(transforms))
     return np.nanmedian(np.stack(estimates), axis=0).astype(np.float32)
 
 
@@ -141,7 +149,7 @@ def auto_tile(shape, scale, filters, block=1, budget=MEMORY_BUDGET, pad=TILE_PAD
     return max(32, math.isqrt(budget // per_pixel) - 2 * pad)
 
 
-def upscale(model, lr, config, tile=None, pad=None):
+def upscale(model, lr, config, tile=None, pad=None, progress=None):
     """The final SR image of a trained run, with the config's test-time options.
 
     Large images are processed in tiles with ``pad`` pixels of context, which
@@ -159,6 +167,8 @@ def upscale(model, lr, config, tile=None, pad=None):
         0 is one whole-image pass.
       pad: context per tile side, LR pixels; None: ``TILE_PAD``, or the
         generator's ``context`` when that is larger.
+      progress: optional ``progress(label, done, total)`` for the tiles, or,
+        in one pass, the ensemble's transforms (``callbacks.StepProgress``).
 
     Returns:
       float32 ``(scale*H, scale*W, 3)`` in [0, 1].
@@ -166,10 +176,10 @@ def upscale(model, lr, config, tile=None, pad=None):
     lr = imaging.to_float(lr)
     degradation = model.degradation
 
-    def network(window):
+    def network(window, progress=None):
         if config.ensemble:
             return self_ensemble(model.upscale, window, config.scale, degradation.grid,
-                                 degradation.symmetries())
+                                 degradation.symmetries(), progress)
         return model.upscale(window)
 
     if pad is None:
@@ -177,7 +187,7 @@ def upscale(model, lr, config, tile=None, pad=None):
     if tile is None:
         tile = auto_tile(lr.shape, config.scale, model.generator.filters, model.generator.block,
                          pad=pad)
-    sr = tiling.tiled(network, lr, tile, pad) if tile else network(lr)
+    sr = tiling.tiled(network, lr, tile, pad, progress=progress) if tile else network(lr, progress)
     # With noise or JPEG in the input, an output consistent with it would carry them.
     if config.back_projection and degradation.linear:
         sr = back_project(sr, lr, degradation, config.scale, config.back_projection)

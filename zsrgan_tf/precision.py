@@ -3,9 +3,11 @@
 - GPU: ``mixed_float16`` (float16 math, float32 weights, dynamic loss scaling)
   and XLA.
 - CPU with bfloat16 matrix units (AMX or AVX512-BF16): ``mixed_bfloat16``;
-  REFERENCE.md section 6 measured the GAN step 3-4x faster with AMX.
+  measured 2.5x faster for the paper preset's GAN step with AMX, 1.9x with
+  AVX512-BF16 alone (docs/results.md, "Training speed: a CPU with AMX-BF16"
+  and "... AVX512-BF16").
 - Other CPUs: ``float32``; without bf16 hardware, bf16 math is emulated.
-XLA stays off on CPUs, where it was measured slower (REFERENCE.md section 6).
+XLA stays off on CPUs, where it was measured slower (docs/results.md, "Training speed").
 Losses and metrics are always computed in float32 (see ``losses``).
 """
 
@@ -24,16 +26,25 @@ XLA_CROP_MULTIPLE = 16
 
 
 @functools.lru_cache(maxsize=1)
-def cpu_flags():
-    """The CPU feature flags of /proc/cpuinfo (empty where it does not exist)."""
+def cpu_info():
+    """``(model name, feature flags)`` of the first CPU in /proc/cpuinfo:
+    ``("unknown CPU", frozenset())`` where it does not exist."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("flags"):
-                    return frozenset(line.partition(":")[2].split())
+                if not line.strip():  # the first CPU's block ends
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         pass
-    return frozenset()
+    return fields.get("model name", "unknown CPU"), frozenset(fields.get("flags", "").split())
+
+
+def cpu_flags():
+    """The CPU's feature flags (``cpu_info``)."""
+    return cpu_info()[1]
 
 
 def has_gpu():

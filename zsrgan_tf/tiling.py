@@ -39,7 +39,7 @@ def windows(length, core, pad, window=None):
     return tiles
 
 
-def tiled(upscale, lr, core, pad, window=None):
+def tiled(upscale, lr, core, pad, window=None, progress=None):
     """Runs ``upscale`` window by window and assembles the cores.
 
     Args:
@@ -49,6 +49,8 @@ def tiled(upscale, lr, core, pad, window=None):
       core: core side, int or ``(rows, cols)``.
       pad: context per side, LR pixels.
       window: optional fixed window sides ``(rows, cols)`` (fixed-size models).
+      progress: optional ``progress(label, done, total)``, called with label
+        ``"tiles"`` before the first window and after each.
 
     Returns:
       float32 ``(s*H, s*W, C')``; ``s`` is read from the first window's output.
@@ -58,8 +60,10 @@ def tiled(upscale, lr, core, pad, window=None):
     rows = windows(lr.shape[0], rows_core, pad, rows_window)
     cols = windows(lr.shape[1], cols_core, pad, cols_window)
     out = scale = None
-    for r0, r1, wr0, wr1 in rows:
-        for c0, c1, wc0, wc1 in cols:
+    report = progress or (lambda label, done, total: None)
+    report("tiles", 0, len(rows) * len(cols))
+    for i, (r0, r1, wr0, wr1) in enumerate(rows):
+        for j, (c0, c1, wc0, wc1) in enumerate(cols):
             sr = np.asarray(upscale(np.ascontiguousarray(lr[wr0:wr1, wc0:wc1])))
             if out is None:
                 scale = sr.shape[0] // (wr1 - wr0)
@@ -67,4 +71,5 @@ def tiled(upscale, lr, core, pad, window=None):
                                np.float32)
             out[r0 * scale:r1 * scale, c0 * scale:c1 * scale] = sr[
                 (r0 - wr0) * scale:(r1 - wr0) * scale, (c0 - wc0) * scale:(c1 - wc0) * scale]
+            report("tiles", i * len(cols) + j + 1, len(rows) * len(cols))
     return out
