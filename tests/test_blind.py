@@ -15,7 +15,7 @@ def baby_hr(data_dir):
 
 
 def test_estimates_the_g20_kernel_of_the_test_set(baby_lr):
-    # The shared LR_g20_x2 baby was made with covariance 2.0 (REFERENCE.md section 2).
+    # The LR_g20_x2 baby was made with covariance 2.0 (docs/method.md section 3).
     assert blind.estimate_gaussian_cov(baby_lr, 2) == pytest.approx(2.0, abs=0.15)
 
 
@@ -57,7 +57,7 @@ def test_too_small_image_is_refused():
 
 @pytest.mark.parametrize("angle", [0.0, 45.0, 120.0])
 def test_anisotropic_estimate_finds_the_axis(baby_hr, angle):
-    # Measured on all of Set5 (docs/BENCHMARKS.md "Blind kernel estimation"): axes within
+    # Measured on all of Set5 (docs/results.md "Blind kernel estimation"): axes within
     # 14 degrees for these kernels, median major variances 9-18% low, minors near the truth.
     lr = degrade.blur_subsample(baby_hr, kernels.gaussian(kernels.anisotropic(4.0, 1.0, angle)), 2)
     lr = imaging.to_uint8(lr.numpy()) / 255.0  # as saved to 8 bits

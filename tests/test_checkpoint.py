@@ -18,8 +18,8 @@ class _StopAfter(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def test_resume_equals_uninterrupted(baby_lr, tmp_path):
-    lr = baby_lr[:72, :80]
+def test_resume_equals_uninterrupted(photo, tmp_path):
+    lr = photo[:72, :80]
     config = zsrgan_tf.preset("cpu", iterations=4, batch_size=2, lr_halve_every=2)
     straight, _ = zsrgan_tf.train_on_image(lr, config)
 

@@ -14,7 +14,7 @@ def test_paper_preset_is_the_paper():
 
 
 def test_default_preset_is_the_time_to_quality_choice():
-    # docs/BENCHMARKS.md "Time to quality": cpu300 (cpu at 300 steps) is the shortest
+    # docs/history.md "Time to quality: the default preset": cpu300 (cpu at 300 steps) is the shortest
     # schedule within 0.2 dB PSNR-Y of the paper preset on Set5 baby and butterfly.
     assert config.PRESETS["fast"] == config.preset("cpu", iterations=300, lr_halve_every=75)
 

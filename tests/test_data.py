@@ -18,15 +18,15 @@ def _dihedral(x):
     return rots + [np.fliplr(r) for r in rots]
 
 
-def test_shapes_and_dtypes(baby_lr):
-    son, father = _first(data.father_son_dataset(baby_lr, seed=3))
+def test_shapes_and_dtypes(photo):
+    son, father = _first(data.father_son_dataset(photo, seed=3))
     assert son.dtype == father.dtype == np.float32
     assert son.shape == father.shape and son.shape[0] == 12 and son.shape[-1] == 3
     assert 64 <= son.shape[1] == son.shape[2] <= 128
 
 
-def test_crop_pair_is_a_crop_of_father_and_degraded_son(baby_lr):
-    image = baby_lr[:100, :150]
+def test_crop_pair_is_a_crop_of_father_and_degraded_son(photo):
+    image = photo[:100, :150]
     fh, fw, top, left, crop = 80, 120, 7, 33, 64
     father, son = data.crop_pair(tf.constant(image), (fh, fw), (top, left), crop, 2)
     full_father = degrade.imresize(image, (fh, fw)).numpy()
@@ -36,10 +36,10 @@ def test_crop_pair_is_a_crop_of_father_and_degraded_son(baby_lr):
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
-def test_whole_image_batch_has_all_8_transforms_and_aligned_sons(baby_lr, scale):
+def test_whole_image_batch_has_all_8_transforms_and_aligned_sons(photo, scale):
     # The smallest image allows one father (the image) and one crop (all of it).
     side = data.min_image_side(scale)
-    image = baby_lr[100 : 100 + side, 40 : 40 + side]
+    image = photo[50 : 50 + side, 40 : 40 + side]
     son, father = _first(data.father_son_dataset(image, scale=scale, noise_sigma=0.0, seed=5))
     small = degrade.imresize(image, (side // scale,) * 2)
     clean_son = degrade.imresize(small, (side, side)).numpy()
@@ -53,9 +53,9 @@ def test_whole_image_batch_has_all_8_transforms_and_aligned_sons(baby_lr, scale)
     assert sorted(np.bincount(seen)) == [1, 1, 1, 1, 2, 2, 2, 2]
 
 
-def test_same_seed_same_pairs_other_seed_differs(baby_lr):
+def test_same_seed_same_pairs_other_seed_differs(photo):
     def take(seed):
-        return [b[0].numpy() for b in data.father_son_dataset(baby_lr, seed=seed).take(3)]
+        return [b[0].numpy() for b in data.father_son_dataset(photo, seed=seed).take(3)]
 
     a, b, c = take(7), take(7), take(8)
     for x, y in zip(a, b):
@@ -63,9 +63,9 @@ def test_same_seed_same_pairs_other_seed_differs(baby_lr):
     assert any(x.shape != y.shape or not np.array_equal(x, y) for x, y in zip(a, c))
 
 
-def test_noise_is_gaussian_with_sigma(baby_lr):
-    noisy, _ = _first(data.father_son_dataset(baby_lr, noise_sigma=0.05, seed=2))
-    clean, _ = _first(data.father_son_dataset(baby_lr, noise_sigma=0.0, seed=2))
+def test_noise_is_gaussian_with_sigma(photo):
+    noisy, _ = _first(data.father_son_dataset(photo, noise_sigma=0.05, seed=2))
+    clean, _ = _first(data.father_son_dataset(photo, noise_sigma=0.0, seed=2))
     residual = noisy - clean
     assert abs(residual.mean()) < 2e-3
     assert abs(residual.std() - 0.05) < 2e-3
@@ -81,18 +81,18 @@ def test_father_sizes_weights_and_aspect():
         data.father_sizes(65, 200, 3)
 
 
-def test_sampler_prefers_large_fathers(baby_lr):
-    shapes = [b[0].shape[1] for b in data.father_son_dataset(baby_lr[:100, :100], crop_size=100,
+def test_sampler_prefers_large_fathers(photo):
+    shapes = [b[0].shape[1] for b in data.father_son_dataset(photo[:100, :100], crop_size=100,
                                                               seed=1).take(400)]
     # Sides 64..100 weighted by area: expected mean 84.6 (uniform: 82.0, s.e. 0.5).
     assert np.mean(shapes) > 83.5
 
 
 @pytest.mark.parametrize("scale", [2, 3])
-def test_kernel_aware_sons_are_blurred_subsampled_transformed_fathers(baby_lr, scale):
+def test_kernel_aware_sons_are_blurred_subsampled_transformed_fathers(photo, scale):
     kernel = kernels.gaussian(2.0)
     side = 96
-    image = baby_lr[50 : 50 + side, 70 : 70 + side]
+    image = photo[50 : 50 + side, 70 : 70 + side]
     son, father = _first(data.father_son_dataset(image, scale=scale, noise_sigma=0.0, seed=2,
                                                  min_father_side=64,
                                                  degradation=degradation.parse("gaussian:2.0")))
@@ -107,34 +107,34 @@ def test_kernel_aware_sons_are_blurred_subsampled_transformed_fathers(baby_lr, s
 
 
 @pytest.mark.parametrize("multiple, sides", [(1, {66}), (16, {96})])
-def test_kernel_aware_crops_round_up_to_the_discriminator_minimum(baby_lr, multiple, sides):
+def test_kernel_aware_crops_round_up_to_the_discriminator_minimum(photo, multiple, sides):
     # x3 with a kernel: a crop of 64 rounds to a multiple of 3 (or of lcm(16, 3) = 48
     # under XLA); rounding down would give 63 (48), below the discriminator's 64.
-    batches = data.father_son_dataset(baby_lr[:120, :120], scale=3, crop_size=64, seed=0,
+    batches = data.father_son_dataset(photo[:120, :120], scale=3, crop_size=64, seed=0,
                                       crop_multiple=multiple,
                                       degradation=degradation.parse("gaussian:2.0"))
     assert {son.shape[1] for son, _ in batches.take(20)} == sides
 
 
-def test_fathers_too_small_for_the_crop_multiple_are_an_image_size_error(baby_lr):
+def test_fathers_too_small_for_the_crop_multiple_are_an_image_size_error(photo):
     with pytest.raises(data.ImageSizeError, match="needs a short side >= 96"):
-        data.father_son_dataset(baby_lr[:90, :120], scale=3, crop_size=64, crop_multiple=16,
+        data.father_son_dataset(photo[:90, :120], scale=3, crop_size=64, crop_multiple=16,
                                 degradation=degradation.parse("gaussian:2.0"))
 
 
-def test_image_crops_are_upscaled_windows_of_the_image(baby_lr):
+def test_image_crops_are_upscaled_windows_of_the_image(photo):
     from zsrgan_tf import degrade
 
     blur = degradation.Degradation("3x3 box", blur=np.ones((3, 3)) / 9)
-    plain = data.father_son_dataset(baby_lr, crop_size=64, batch_size=2, degradation=blur)
-    extra = data.father_son_dataset(baby_lr, crop_size=64, batch_size=2, degradation=blur,
+    plain = data.father_son_dataset(photo, crop_size=64, batch_size=2, degradation=blur)
+    extra = data.father_son_dataset(photo, crop_size=64, batch_size=2, degradation=blur,
                                     image_crops=True)
     for (son, father), (son2, father2, window) in zip(plain.take(3), extra.take(3)):
         np.testing.assert_array_equal(son, son2)  # the (son, father) stream is unchanged
         np.testing.assert_array_equal(father, father2)
         assert window.shape == (1, father.shape[1], father.shape[2], 3)
         # Some 32 x 32 LR window, upscaled on the corner grid, is exactly this input.
-        lr = baby_lr.astype(np.float32)
+        lr = photo.astype(np.float32)
         found = False
         for top in range(lr.shape[0] - 31):
             for left in range(lr.shape[1] - 31):

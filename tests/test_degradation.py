@@ -9,7 +9,8 @@ import tensorflow as tf
 from conftest import REPO
 from PIL import Image
 
-from zsrgan_tf import degradation, degrade, evaluation, imaging, kernels
+from benchmarks import evaluation
+from zsrgan_tf import degradation, degrade, imaging, kernels
 
 
 @pytest.fixture(scope="module")

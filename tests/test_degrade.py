@@ -1,10 +1,10 @@
 """Resampling against references.
 
-MATLAB bicubic: REFERENCE.md section 6: symmetric-pad, tf.image.resize(bicubic,
+MATLAB bicubic (docs/method.md section 2): symmetric-pad, tf.image.resize(bicubic,
 antialias=True), crop reproduces MATLAB imresize for integer factors; the
 polyphase upscaler must equal the exact matrices everywhere, borders included.
-Blur and subsample: degrading Set5 HR with the shared g20 kernel must give the
-shared LR_g20_x2 files bit for bit (REFERENCE.md section 2).
+Blur and subsample: degrading Set5 HR with the g20 kernel must give the
+dataset's LR_g20_x2 files bit for bit (MZSR's own files; docs/method.md section 3).
 """
 
 import os
@@ -136,11 +136,11 @@ def test_blur_subsample_equals_scipy_on_odd_sizes(rng):
         np.testing.assert_allclose(got, want, atol=1e-12)
 
 
-def test_unusable_kernel_files_are_kernel_errors(data_dir, tmp_path):
+def test_unusable_kernel_files_are_kernel_errors(tmp_path):
     """Every way a kernel file can be unusable is one KernelError naming the file."""
     savemat = pytest.importorskip("scipy.io").savemat
-    with open(os.path.join(data_dir, "kernels", "g20_x2_kernel.mat"), "rb") as f:
-        (tmp_path / "truncated.mat").write_bytes(f.read()[:100])
+    savemat(tmp_path / "whole.mat", {"kernel": kernels.gaussian(2.0)})
+    (tmp_path / "truncated.mat").write_bytes((tmp_path / "whole.mat").read_bytes()[:100])
     (tmp_path / "empty.npy").write_bytes(b"")
     np.save(tmp_path / "text.npy", np.array(["a", "b"]))
     savemat(tmp_path / "cell.mat", {"kernel": np.array([np.ones((3, 3)), "x"], dtype=object)})

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zsrgan_tf import degradation, estimate, evaluation
+from benchmarks import evaluation
+from zsrgan_tf import degradation, estimate
 
 
 def dead_leaves(size=384, seed=0, smallest=2.0, largest=150.0):

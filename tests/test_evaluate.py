@@ -1,26 +1,24 @@
-"""scripts/evaluate.py on real Set5 images: outputs, protocols, resuming."""
+"""benchmarks/evaluate.py on real Set5 images: outputs, protocols, resuming."""
 
 import csv
 import json
 import os
 import subprocess
-import sys
 
 import pytest
-from conftest import REPO
+from conftest import BENCHMARK_ENV, REPO, benchmark
 
 import zsrgan_tf
-from zsrgan_tf import evaluation, inference
-
-SCRIPT = os.path.join(REPO, "scripts", "evaluate.py")
+from benchmarks import evaluation
+from zsrgan_tf import inference
 
 
 def _evaluate(data_dir, tmp_path, *args):
     proc = subprocess.run(
-        [sys.executable, SCRIPT, "--dataset", os.path.join(data_dir, "Set5"),
+        [*benchmark("evaluate"), "--dataset", os.path.join(data_dir, "Set5"),
          "--out", str(tmp_path / "docs" / "m"), "--images_dir", str(tmp_path / "img" / "m"),
          "--checkpoint_dir", str(tmp_path / "ck"), *args],
-        capture_output=True, text=True, timeout=900, check=False,
+        capture_output=True, text=True, timeout=900, check=False, env=BENCHMARK_ENV,
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -64,13 +62,14 @@ def test_bicubic_set5_table(data_dir, tmp_path):
     assert mean == pytest.approx(28.73, abs=0.01)
     assert "| **mean** | 28.73 |" in (tmp_path / "docs" / "m" / "results.md").read_text()
 
-    # scripts/back_project_results.py on these PNGs: before = the table above (8-bit images).
+    # benchmarks/back_project_results.py on these PNGs: before = the table above (8-bit images).
     markdown = tmp_path / "B.md"
     proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, "scripts", "back_project_results.py"), "--run",
+        [*benchmark("back_project_results"), "--run",
          f"{os.path.join(data_dir, 'Set5')}:{tmp_path / 'img' / 'm'}", "--out",
          str(tmp_path / "bp"), "--markdown", str(markdown)],
-        capture_output=True, text=True, timeout=600, check=False)
+        capture_output=True, text=True, timeout=600, check=False,
+        env=BENCHMARK_ENV)
     assert proc.returncode == 0, proc.stderr
     record = json.loads((tmp_path / "bp" / "Set5_m_bp10.json").read_text())
     assert sorted(record["images"]) == [r["name"] for r in rows]
@@ -82,9 +81,10 @@ def test_bicubic_set5_table(data_dir, tmp_path):
     assert "| Set5 `m`, 10 steps, kernel `bicubic` | 5 |" in markdown.read_text()
     # A --run without its images folder: one line, exit 2, nothing written.
     proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, "scripts", "back_project_results.py"), "--run",
+        [*benchmark("back_project_results"), "--run",
          os.path.join(data_dir, "Set5"), "--out", str(tmp_path / "bp2")],
-        capture_output=True, text=True, timeout=600, check=False)
+        capture_output=True, text=True, timeout=600, check=False,
+        env=BENCHMARK_ENV)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         f"error: --run {os.path.join(data_dir, 'Set5')}: no folder (empty)"]
     assert not (tmp_path / "bp2").exists()
@@ -99,27 +99,28 @@ def test_zssr_is_the_pixel_loss_only():
 
 
 def test_degraded_dataset_reproduces_g20_and_evaluates_by_lr_dir(data_dir, tmp_path):
-    """scripts/degrade_dataset.py with gaussian:2.0 remakes LR_g20_x2 bit for bit;
+    """benchmarks/degrade_dataset.py with gaussian:2.0 remakes LR_g20_x2 bit for bit;
     evaluate.py reads it through --lr_dir and names the folder after it."""
     import numpy as np
     from PIL import Image
 
     made = tmp_path / "Set5"
     proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, "scripts", "degrade_dataset.py"), "--dataset",
+        [*benchmark("degrade_dataset"), "--dataset",
          os.path.join(data_dir, "Set5"), "--kernel", "gaussian:2.0", "--out", str(made),
-         "--lr_dir", "LR_made"], capture_output=True, text=True, timeout=600, check=False)
+         "--lr_dir", "LR_made"], capture_output=True, text=True, timeout=600, check=False,
+        env=BENCHMARK_ENV)
     assert proc.returncode == 0, proc.stderr
     for name in ("baby", "bird", "butterfly", "head", "woman"):
         ours = np.asarray(Image.open(made / "LR_made" / f"{name}.png"))
         shared = np.asarray(Image.open(os.path.join(data_dir, "Set5", "LR_g20_x2", f"{name}.png")))
         np.testing.assert_array_equal(ours, shared)
     proc = subprocess.run(
-        [sys.executable, SCRIPT, "--dataset", str(made), "--lr_dir", "LR_made", "--method",
+        [*benchmark("evaluate"), "--dataset", str(made), "--lr_dir", "LR_made", "--method",
          "bicubic", "--limit", "1", "--checkpoint_dir", str(tmp_path / "ck")],
-        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
+        capture_output=True, text=True, timeout=600, check=False, env=BENCHMARK_ENV, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    record = json.loads((tmp_path / "docs" / "results" / "Set5_LR_made" / "bicubic" / "per_image"
+    record = json.loads((tmp_path / "results" / "Set5_LR_made" / "bicubic" / "per_image"
                          / "baby.json").read_text())
     with open(os.path.join(REPO, "docs", "results", "Set5", "bicubic", "per_image",
                            "baby.json")) as f:
@@ -136,9 +137,10 @@ def test_degraded_x3_crops_hr_and_mismatched_pairs_are_refused(data_dir, tmp_pat
 
     made = tmp_path / "Set5"
     proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, "scripts", "degrade_dataset.py"), "--dataset",
+        [*benchmark("degrade_dataset"), "--dataset",
          os.path.join(data_dir, "Set5"), "--kernel", "gaussian:2.0", "--scale", "3", "--out",
-         str(made), "--lr_dir", "LR_x3"], capture_output=True, text=True, timeout=600, check=False)
+         str(made), "--lr_dir", "LR_x3"], capture_output=True, text=True, timeout=600, check=False,
+        env=BENCHMARK_ENV)
     assert proc.returncode == 0, proc.stderr
     for name, size in [("head", (279, 279)), ("woman", (342, 228)), ("baby", (510, 510))]:
         hr = zsrgan_tf.imaging.read_image(str(made / "HR" / f"{name}.png"))
@@ -146,11 +148,12 @@ def test_degraded_x3_crops_hr_and_mismatched_pairs_are_refused(data_dir, tmp_pat
         assert hr.shape[:2] == size and lr.shape[:2] == (size[0] // 3, size[1] // 3), name
         original = zsrgan_tf.imaging.read_image(os.path.join(data_dir, "Set5", "HR", f"{name}.png"))
         np.testing.assert_array_equal(hr, original[: size[0], : size[1]])
-    base = [sys.executable, SCRIPT, "--dataset", str(made), "--lr_dir", "LR_x3", "--method",
+    base = [*benchmark("evaluate"), "--dataset", str(made), "--lr_dir", "LR_x3", "--method",
             "bicubic", "--settings", "scale=3", "--out", str(tmp_path / "out"), "--images_dir",
             str(tmp_path / "img"), "--checkpoint_dir", str(tmp_path / "ck")]
     proc = subprocess.run(base + ["--names", "head"], capture_output=True, text=True,
-                          timeout=300, check=False)
+                          timeout=300, check=False,
+        env=BENCHMARK_ENV)
     assert proc.returncode == 0, proc.stderr
     record = json.loads((tmp_path / "out" / "per_image" / "head.json").read_text())
     assert 20 < record["scores"]["paper"]["psnr_rgb"] < 40
@@ -162,7 +165,8 @@ def test_degraded_x3_crops_hr_and_mismatched_pairs_are_refused(data_dir, tmp_pat
         zsrgan_tf.kernels.parse("gaussian:2.0"), 3).numpy()
     zsrgan_tf.imaging.write_png(str(made / "LR_x3" / "woman.png"), lr)
     proc = subprocess.run(base + ["--names", "woman", "--out", str(tmp_path / "out2")],
-                          capture_output=True, text=True, timeout=300, check=False)
+                          capture_output=True, text=True, timeout=300, check=False,
+        env=BENCHMARK_ENV)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and lines[-1].startswith("error: "), proc.stderr
     assert lines[-1].endswith("woman.png: 76x115 LR at x3 is 228x345, but "
@@ -178,9 +182,10 @@ def test_degraded_x3_crops_hr_and_mismatched_pairs_are_refused(data_dir, tmp_pat
 ])
 def test_bad_flags_are_one_line_errors_before_any_output(data_dir, tmp_path, args, message):
     proc = subprocess.run(
-        [sys.executable, SCRIPT, "--dataset", os.path.join(data_dir, "Set5"), "--out",
+        [*benchmark("evaluate"), "--dataset", os.path.join(data_dir, "Set5"), "--out",
          str(tmp_path / "out"), "--images_dir", str(tmp_path / "img"), *args],
-        capture_output=True, text=True, timeout=300, check=False)
+        capture_output=True, text=True, timeout=300, check=False,
+        env=BENCHMARK_ENV)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and message in lines[-1] and lines[-1].startswith("error: ")
     assert not [line for line in lines if "Traceback" in line], proc.stderr
@@ -188,13 +193,13 @@ def test_bad_flags_are_one_line_errors_before_any_output(data_dir, tmp_path, arg
 
 
 def test_degradation_matrix_cell(data_dir, tmp_path):
-    """scripts/matrix.py makes a row's inputs and scores a method on them; bicubic on Set5
+    """benchmarks/matrix.py makes a row's inputs and scores a method on them; bicubic on Set5
     'baby' made by bicubic halving is the published classic (37.04 dB, within 0.01)."""
-    script = os.path.join(REPO, "scripts", "matrix.py")
-    args = [sys.executable, script, "--data", data_dir, "--work", str(tmp_path / "w"), "--out",
+    args = [*benchmark("matrix"), "--data", data_dir, "--work", str(tmp_path / "w"), "--out",
             str(tmp_path / "o"), "--rows", "bicubic_x2,camera75_x2", "--datasets", "Set5",
             "--names", "baby", "--methods", "bicubic"]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False,
+        env=BENCHMARK_ENV)
     assert proc.returncode == 0, proc.stderr
     record = json.loads((tmp_path / "o" / "Set5" / "bicubic_x2" / "bicubic" / "baby.json")
                         .read_text())

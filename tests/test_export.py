@@ -24,13 +24,13 @@ BUILTINS = {"ADD", "CAST", "CONV_2D", "DEPTH_TO_SPACE", "DEQUANTIZE", "MINIMUM",
 
 
 @pytest.fixture(scope="module")
-def generator(baby_lr):
-    """A float32 generator briefly trained on Set5 'baby' (cpu preset, 40 iterations).
+def generator(photo):
+    """A float32 generator briefly trained on the sample photo (cpu preset, 40 iterations).
 
     float32 whatever the CPU: the parity checks compare float32 exports with it
     (a mixed-precision generator is tested on its own below)."""
     model, _ = zsrgan_tf.train_on_image(
-        baby_lr, zsrgan_tf.preset("cpu", iterations=40, precision="float32"))
+        photo, zsrgan_tf.preset("cpu", iterations=40, precision="float32"))
     return model.generator
 
 
@@ -122,9 +122,10 @@ def test_flex_check_catches_tf_bicubic(tmp_path):
     assert export.flex_ops(converter.convert()) == ["FlexResizeBicubic"]
 
 
-def test_int8_psnr_close_to_fp32_on_set5(data_dir, baby_lr, tflite):
-    hr = imaging.read_image(os.path.join(data_dir, "Set5", "HR", "baby.png"))
-    psnr = {q: metrics.psnr(np.clip(_run_tflite(tflite[q], baby_lr[None])[0], 0, 1), hr)
+def test_int8_psnr_close_to_fp32(photo, tflite):
+    hr = photo[:150, :224]
+    lr = degrade.imresize(hr, (75, 112)).numpy()
+    psnr = {q: metrics.psnr(np.clip(_run_tflite(tflite[q], lr[None])[0], 0, 1), hr)
             for q in ("fp32", "int8")}
     assert psnr["fp32"] - psnr["int8"] <= 0.5, psnr
 
@@ -145,9 +146,9 @@ def test_fixed_tile_model_and_tiling_equal_one_pass(generator, tflite, tmp_path)
     np.testing.assert_allclose(fixed.upscale(lr, pad=8), whole, atol=1e-5)
 
 
-def test_upscale_tflite_script_needs_no_tensorflow(tflite, tmp_path, baby_lr):
+def test_upscale_tflite_script_needs_no_tensorflow(tflite, tmp_path, photo):
     image = tmp_path / "crop.png"
-    Image.fromarray(imaging.to_uint8(baby_lr[:41, :67])).save(image)
+    Image.fromarray(imaging.to_uint8(photo[:41, :67])).save(image)
     out = tmp_path / "crop_sr.png"
     blocker = textwrap.dedent(f"""
         import sys
@@ -181,9 +182,9 @@ def test_upscale_tflite_script_needs_no_tensorflow(tflite, tmp_path, baby_lr):
         assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], proc.stderr
 
 
-def test_upscale_tflite_reads_images_as_train_one_does(tmp_path, baby_lr):
+def test_upscale_tflite_reads_images_as_train_one_does(tmp_path, photo):
     """Upright by EXIF orientation; 16-bit greyscale scaled to 8 bits, not clipped."""
-    rgb = imaging.to_uint8(baby_lr[:20, :30])
+    rgb = imaging.to_uint8(photo[:20, :30])
     image = Image.fromarray(rgb)
     exif = image.getexif()
     exif[0x0112] = 6  # rotated 90 degrees clockwise for display

@@ -10,8 +10,8 @@ from zsrgan_tf import data, degradation, gan
 
 
 @pytest.fixture(scope="module")
-def small_lr(baby_lr):
-    return baby_lr[60:132, 90:170]  # 72 x 80, real content
+def small_lr(photo):
+    return photo[60:132, 90:170]  # 72 x 80, real content
 
 
 def _weights(model):

@@ -46,11 +46,11 @@ def _network(run_dir):
     return upscaler.float_upscaler(steps, 4)
 
 
-def test_gradual_run_resumes_at_its_unfinished_step_and_exports_both(baby_lr, tmp_path):
+def test_gradual_run_resumes_at_its_unfinished_step_and_exports_both(photo, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
     image = tmp_path / "crop.png"
-    Image.fromarray(imaging.to_uint8(baby_lr[100:164, 90:162])).save(image)
+    Image.fromarray(imaging.to_uint8(photo[60:124, 90:162])).save(image)
     straight = subprocess.run(_command(image, tmp_path / "a", "--export", "tflite",
                                        "--export_tile", "0"),
                               capture_output=True, text=True, timeout=600)

@@ -172,8 +172,8 @@ def test_ensemble_keeps_the_transforms_that_leave_the_kernel_unchanged(spec, cou
     assert (False, True, True) in transforms  # 180 degrees: every centred Gaussian
 
 
-def test_the_g20_kernel_file_keeps_all_8_transforms(data_dir):
-    import os
-
-    g20 = degradation.parse(os.path.join(data_dir, "kernels", "g20_x2_kernel.mat"))
+def test_a_kernel_file_keeps_all_8_transforms(tmp_path):
+    # A 21x21 isotropic Gaussian as a file (the layout of the g20 kernel file).
+    np.save(tmp_path / "g20.npy", kernels.gaussian(2.0))
+    g20 = degradation.parse(str(tmp_path / "g20.npy"))
     assert g20.symmetries() == degradation.DIHEDRAL

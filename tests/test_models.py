@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from zsrgan_tf import flops
+from benchmarks import flops
 from zsrgan_tf.models import Discriminator, Generator
 
 

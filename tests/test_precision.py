@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import zsrgan_tf
-from zsrgan_tf import flops, inference, precision
+from benchmarks import flops
+from zsrgan_tf import inference, precision
 
 
 def test_resolve_by_device(monkeypatch):
@@ -22,9 +23,9 @@ def test_resolve_by_device(monkeypatch):
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
-def test_mixed_precision_step_on_cpu(baby_lr, policy):
+def test_mixed_precision_step_on_cpu(photo, policy):
     """The GPU path's policies run the same train_step on CPU, losses in float32."""
-    lr = baby_lr[:72, :80]
+    lr = photo[:72, :80]
     config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, precision=policy)
     model, history = zsrgan_tf.train_on_image(lr, config)
     assert model.generator.dtype_policy.name == policy
@@ -37,10 +38,10 @@ def test_mixed_precision_step_on_cpu(baby_lr, policy):
     assert sr.dtype == np.float32 and sr.shape == (144, 160, 3)
 
 
-def test_zssr_subpixel_trains_and_upscales_in_bf16(baby_lr):
+def test_zssr_subpixel_trains_and_upscales_in_bf16(photo):
     """The preset that bf16 CPUs run by default, end to end: kernel-aware sons, the LR-grid
     generator in bf16, the ensemble's median and back-projection in float32."""
-    lr = baby_lr[:72, :80]
+    lr = photo[:72, :80]
     config = zsrgan_tf.preset("zssr-subpixel", kernel="gaussian:2.0", iterations=2, crop_size=64,
                               precision="mixed_bfloat16")
     model, history = zsrgan_tf.train_on_image(lr, config)
@@ -76,10 +77,10 @@ def test_iteration_flops_paper_preset():
     assert 4.5e11 < work["per_iteration"] < 5e11
 
 
-def test_gpu_default_on_cpu_rounds_crops(baby_lr):
+def test_gpu_default_on_cpu_rounds_crops(photo):
     """The GPU default (mixed_float16, loss scaling, XLA) compiles and trains here
     too; XLA's crops are multiples of 16."""
-    lr = baby_lr[:90, :100]
+    lr = photo[:90, :100]
     config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, crop_size=128,
                               precision="mixed_float16")
     model, history = zsrgan_tf.train_on_image(lr, config, jit_compile=True)

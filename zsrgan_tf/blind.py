@@ -10,7 +10,7 @@ son's blur ``c``, and the kernel follows in closed form. With ``lr`` blurred by
 ``sigma_k / s`` LR pixels, the son is blurred by ``sqrt((sigma_k/s)^2 + sigma_c^2) / s``
 son pixels; equal blur means ``sigma_k = s * sigma_c / sqrt(s^2 - 1)``.
 
-Measured (docs/BENCHMARKS.md, "Blind kernel estimation"): on Set5 g20
+Measured (docs/results.md, "Blind kernel estimation"): on Set5 g20
 (covariance 2.0) 1.76-2.25; on the 100 BSD100 g20 images median 1.76, 71%
 within 25%; on Set5 made with covariances 0.5-4 the medians follow the truth.
 The band was chosen on Set5 g20; BSD100 and the other covariances were not

@@ -12,8 +12,8 @@ GAN_TARGETS = ("son", "image")
 class TrainConfig:
     """Settings of one per-image training run.
 
-    Defaults are the paper's (section 3-4; the paper's code as described in
-    REFERENCE.md section 1). Image values are float32 in [0, 1] throughout, so
+    Defaults are the paper's (sections 3-4, and its public code; docs/method.md
+    section 1). Image values are float32 in [0, 1] throughout, so
     ``noise_sigma`` 0.05 is the paper's sigma 0.1 in [-1, 1] units.
 
     Attributes:
@@ -156,16 +156,17 @@ PRESETS = {
     # steps, lr halved every 150 (the same four-stage schedule, compressed),
     # then ZSSR's 10 back-projection steps (bicubic degradation), which the
     # paper does not do: on Set5 g20 +0.27 dB PSNR-Y (butterfly -0.37) and 15%
-    # lower LPIPS for the fast preset; the ensemble adds nothing (docs/BENCHMARKS.md,
+    # lower LPIPS for the fast preset; the ensemble adds nothing (docs/results.md,
     # "Test-time options of the bicubic-son presets").
     "cpu": TrainConfig(iterations=600, crop_size=64, batch_size=4, lr_halve_every=150,
                        back_projection=10),
-    # The default, chosen by time to quality (docs/BENCHMARKS.md): the shortest
+    # The default, chosen by time to quality (docs/history.md, "Time to quality:
+    # the default preset"; the default is now auto): the shortest
     # schedule tried whose final PSNR-Y on Set5 baby and butterfly is at most
     # 0.2 dB below the paper preset's (seed 0): the cpu preset at 300 steps.
     "fast": TrainConfig(iterations=300, crop_size=64, batch_size=4, lr_halve_every=75,
                         back_projection=10),
-    # ZSSR's recipe (REFERENCE.md sections 5 and 8): L1 only, one 128x128 crop
+    # ZSSR's recipe (docs/method.md section 3): L1 only, one 128x128 crop
     # per step, no noise, Adam 1e-3 (default betas) divided by 10 at 1000 and
     # 1300 of 1500 steps; 8-transform median ensemble and 10 back-projection
     # steps. Kernel-aware with --kernel; bicubic sons otherwise.
@@ -175,7 +176,8 @@ PRESETS = {
     # Blind: the zssr recipe on sons made with a Gaussian estimated from the
     # image itself (``blind``), on the 600-step schedule (lr /10 after 400 and
     # 520), which costs 0.14 dB against 1500 steps with the true kernel
-    # (docs/BENCHMARKS.md). ZSSR's net, not the sub-pixel one: that matches it
+    # (docs/history.md, "Kernel-aware super-resolution"). ZSSR's net, not the
+    # sub-pixel one: that matches it
     # with the true kernel but loses 0.4-0.8 dB to an overestimated kernel.
     "blind": TrainConfig(iterations=600, crop_size=128, batch_size=1, noise_sigma=0.0,
                          beta_1=0.9, lambda_percep=0.0, lambda_gan=0.0,
@@ -184,7 +186,8 @@ PRESETS = {
 }
 # The zssr recipe with the sub-pixel generator (the same 8 convolutions on the
 # LR grid, 1/4 of the FLOPs). With the true g20 kernel on Set5
-# (docs/BENCHMARKS.md): 36.04 dB trained in float32, 36.11-36.19 over 3 seeds
+# (docs/results.md, "Kernel-aware and blind presets"): 36.04 dB trained in
+# float32, 36.11-36.19 over 3 seeds
 # trained in bf16, in about 40 s per image on a 2-core CPU with AVX512-BF16.
 PRESETS["zssr-subpixel"] = PRESETS["zssr"].replace(subpixel=True)
 # The default: the zssr-subpixel recipe on sons made the way the input was

@@ -3,8 +3,8 @@
 One training step sees one random "HR father" (the image resized to a random
 size, biased toward the original) and its "LR son" (the father downscaled by
 the scale factor and upscaled back, both MATLAB bicubic), cropped at the same
-place and augmented by the 8 rotations/flips (paper section 3.1 and 4.2;
-REFERENCE.md section 1).
+place and augmented by the 8 rotations/flips (paper sections 3.1 and 4.2;
+docs/method.md section 1).
 
 Everything is TensorFlow ops with stateless random numbers keyed by
 ``(seed, step)``: the pairs are reproducible whatever the parallelism, and the

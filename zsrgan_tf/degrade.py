@@ -219,7 +219,7 @@ def downscale_bicubic(image, scale):
     pixel, so each axis is one strided depthwise convolution of the
     symmetrically extended image, instead of a dense ``(H / s, H)`` matrix
     product (O(H^2 W)): 0.34 s instead of 10 s for an 8000x6000 image on 2
-    cores (docs/BENCHMARKS.md, "Back-projection speed").
+    cores (docs/results.md, "Back-projection speed").
 
     Args:
       image: float tensor ``(H, W, C)`` or ``(N, H, W, C)`` (float32 or float64;
@@ -257,7 +257,7 @@ def downscale_bicubic(image, scale):
 def blur_subsample(image, kernel, scale):
     """Blur and subsample: ``correlate(image, kernel, mode='reflect')[::s, ::s]``.
 
-    The degradation of the g20 test sets (REFERENCE.md section 2) and of
+    The degradation of the g20 test sets (MZSR's ``g^d``; docs/method.md section 3) and of
     kernel-aware sons: each channel correlated with ``kernel`` (centre
     ``n // 2``), borders mirrored with the edge pixel repeated (scipy's
     ``reflect``), then pixels ``0, s, 2s, ...`` kept along both axes.

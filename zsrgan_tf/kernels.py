@@ -41,7 +41,7 @@ def gaussian(cov, size=None):
         (21 as MZSR's kernels; at least 4 standard deviations each side).
 
     Returns:
-      float64 ``(size, size)``. ``gaussian(2.0)`` equals the shared g20 kernel to 1e-28.
+      float64 ``(size, size)``. ``gaussian(2.0)`` equals the g20 test sets' kernel file to 1e-28.
     """
     matrix = np.asarray(cov, np.float64)
     if matrix.ndim == 0:

@@ -1,7 +1,7 @@
 """LPIPS (VGG16, v0.1 linear layers) as a Keras model, with the offline weights.
 
-Zhang et al. 2018, as the reference implementation computes it (REFERENCE.md
-section 3): RGB in [-1, 1] shifted by (-0.030, -0.088, -0.188) and divided by
+Zhang et al. 2018, as the reference implementation computes it (docs/method.md
+section 5): RGB in [-1, 1] shifted by (-0.030, -0.088, -0.188) and divided by
 (0.458, 0.448, 0.450); VGG16 features after relu1_2, relu2_2, relu3_3, relu4_3
 and relu5_3; each feature vector divided by its L2 norm (+1e-10); squared
 difference; a learned 1x1 convolution to one channel without bias; spatial

@@ -1,4 +1,4 @@
-"""PSNR and SSIM under the two labelled protocols of REFERENCE.md section 3.
+"""PSNR and SSIM under the two labelled protocols of docs/method.md section 5.
 
 ``mzsr`` (every published g20 number): GT cropped to a multiple of the scale,
 SR and GT rounded to uint8, Y of BT.601 as MATLAB's ``rgb2ycbcr``

