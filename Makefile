@@ -19,8 +19,10 @@ $(VENV)/.installed: setup.cfg pyproject.toml requirements-weights.txt
 demo: venv
 	$(PY) scripts/train_one.py --image $(SAMPLE) --output_dir saved_models --overwrite
 
+# The quick tier by default; the full suite under CI (CI=true) or with FULL=1.
+# 2 workers (pytest-xdist): the 2 cores of the target machine.
 test: venv
-	$(PY) -m pytest -q -n 2  # 2 workers (pytest-xdist): the 2 cores of the target machine
+	$(PY) -m pytest -q -n 2 $(if $(CI)$(FULL),,-m "not slow")
 
 clean:
 	rm -rf $(VENV) build *.egg-info

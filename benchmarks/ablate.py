@@ -12,7 +12,7 @@ the means over the images, in ``--out/results.md``.
 
 Example:
   python -m benchmarks.ablate --variant l1_600= \\
-      --variant lpips1=perceptual=lpips,lambda_percep=1.0,gan_warmup=300 --names baby,butterfly
+      --variant percep1=lambda_percep=1.0,gan_warmup=300 --names baby,butterfly
 """
 
 import json

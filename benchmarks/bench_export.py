@@ -76,7 +76,7 @@ def main(argv):
         if os.path.exists(run_record):  # written by scripts/train_one.py
             with open(run_record) as f:
                 run = json.load(f)
-            config = zsrgan_tf.TrainConfig(**run["config"])
+            config = zsrgan_tf.TrainConfig.from_dict(run["config"])
             source = (f"trained by train_one.py on {os.path.basename(run['input']['path'])}: "
                       f"preset {run['preset']}, {config.iterations} iterations, "
                       f"seed {config.seed}")

@@ -44,16 +44,11 @@ def iteration_flops(model, batch_size, crop):
       as ``train_step`` skips them.
     """
     g = conv_flops(model.generator, crop, crop)
-    # The VGG trunk behind L_Percep: relu3_1, or LPIPS' trunk to relu5_3 (its 1x1
-    # linear layers are negligible).
-    trunk = model.vgg if model.perceptual == "relu3_1" else model.lpips.get_layer("lpips_vgg16")
-    v = conv_flops(trunk, crop, crop) if model.lambda_percep else 0
-    d = conv_flops(model.discriminator, crop, crop) if model.lambda_gan else 0
+    v = conv_flops(model.vgg, crop, crop) if model.config.lambda_percep else 0
+    d = conv_flops(model.discriminator, crop, crop) if model.config.lambda_gan else 0
     return {
         "generator": g,
         "vgg": v,
         "discriminator": d,
-        # gan_target "image": G also runs (forward + backward) on one window of the image.
-        "per_iteration": batch_size * (3 * g + 3 * v + 8 * d)
-        + (3 * g if model.gan_target == "image" and model.lambda_gan else 0),
+        "per_iteration": batch_size * (3 * g + 3 * v + 8 * d),
     }

@@ -194,7 +194,7 @@ def _same_run(method, row, dataset, name):
         return None
     with open(path) as f:
         record = json.load(f)
-    if record["config"] != _config("told", row).to_dict():
+    if zsrgan_tf.TrainConfig.from_dict(record["config"]) != _config("told", row):
         return None
     return {**record, "method": "told", "evidence": {}, "same_run_as": "auto"}
 

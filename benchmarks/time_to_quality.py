@@ -76,7 +76,7 @@ def from_evaluation(label, config, image):
             summary = json.load(f)
     stored = record.get("config", summary.get("config"))
     # Settings added to the code after the record was written take their defaults.
-    if stored is None or config_lib.TrainConfig(**stored) != config:
+    if stored is None or config_lib.TrainConfig.from_dict(stored) != config:
         return None
     return {
         "candidate": label, "image": image, "config": config.to_dict(),

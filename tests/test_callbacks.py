@@ -92,6 +92,7 @@ def test_adaptive_rule_keeps_the_rate_while_the_error_falls():
     assert len(rule.errors) == 24 and rule.errors[0][0] == 50
 
 
+@pytest.mark.slow
 def test_adaptive_rule_runs_inside_training(photo):
     """train_on_image adds the rule; its test pair is the image and its own son."""
     import zsrgan_tf

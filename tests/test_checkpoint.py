@@ -46,6 +46,11 @@ def test_settings_added_later_at_their_defaults_still_match():
     changed = {**current, "config": {**current["config"], "kernel": "gaussian:2.0"}}
     assert not checkpoint._same_settings(older, changed, defaults)
     assert not checkpoint._same_settings({**older, "xla": True}, current, defaults)
+    # A setting since fixed matches at the value the code now uses, and only there.
+    former = {**older, "config": {**older["config"], "d_loss_weight": 0.5}}
+    assert checkpoint._same_settings(former, current, defaults)
+    former["config"]["d_loss_weight"] = 0.3
+    assert not checkpoint._same_settings(former, current, defaults)
 
 
 def test_resume_counts_iterations_not_optimizer_updates(tmp_path):

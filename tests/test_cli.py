@@ -82,6 +82,7 @@ def test_train_one_writes_all_outputs(tiny_png, tmp_path):
     assert code == 0, stderr
 
 
+@pytest.mark.slow
 def test_train_one_exports(tiny_png, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
@@ -213,6 +214,7 @@ def test_bad_flags_are_one_line_exit_2(tiny_png, tmp_path, args, message):
     assert code == 2 and len(lines) == 1 and lines[0].startswith(message), stderr
 
 
+@pytest.mark.slow
 def test_folder_runs_skip_non_photos_and_refuse_colliding_names(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -270,3 +272,13 @@ def test_help_lists_the_tools_flags_by_purpose(tmp_path):
     assert sorted(listed) == sorted(name for _, names in cli.HELP_GROUPS for name in names)
     # Every flag the tool defines is in one group, and none of absl's.
     assert set(listed) == {f.name for f in cli.FLAGS.get_flags_for_module(cli)}
+
+
+def test_only_the_command_silences_tensorflows_start_up_lines(tmp_path):
+    """Importing the library leaves file descriptor 2 alone (any redirect would
+    fail here); the command imports TensorFlow quietly, so an error is one line."""
+    proc = subprocess.run([sys.executable, "-c", "import os; os.dup2 = None; import zsrgan_tf"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    code, _, err = _run("--image", str(tmp_path / "missing.png"), cwd=tmp_path)
+    assert code == 2 and err.splitlines() == [f"error: {tmp_path / 'missing.png'}: no such file"]

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from zsrgan_tf import data, degradation, degrade, kernels
+from zsrgan_tf.config import TrainConfig
 
 
 def _first(dataset):
@@ -19,7 +20,7 @@ def _dihedral(x):
 
 
 def test_shapes_and_dtypes(photo):
-    son, father = _first(data.father_son_dataset(photo, seed=3))
+    son, father = _first(data.father_son_dataset(photo, TrainConfig(seed=3)))
     assert son.dtype == father.dtype == np.float32
     assert son.shape == father.shape and son.shape[0] == 12 and son.shape[-1] == 3
     assert 64 <= son.shape[1] == son.shape[2] <= 128
@@ -40,7 +41,8 @@ def test_whole_image_batch_has_all_8_transforms_and_aligned_sons(photo, scale):
     # The smallest image allows one father (the image) and one crop (all of it).
     side = data.min_image_side(scale)
     image = photo[50 : 50 + side, 40 : 40 + side]
-    son, father = _first(data.father_son_dataset(image, scale=scale, noise_sigma=0.0, seed=5))
+    config = TrainConfig(scale=scale, noise_sigma=0.0, seed=5)
+    son, father = _first(data.father_son_dataset(image, config))
     small = degrade.imresize(image, (side // scale,) * 2)
     clean_son = degrade.imresize(small, (side, side)).numpy()
     seen = []
@@ -55,7 +57,8 @@ def test_whole_image_batch_has_all_8_transforms_and_aligned_sons(photo, scale):
 
 def test_same_seed_same_pairs_other_seed_differs(photo):
     def take(seed):
-        return [b[0].numpy() for b in data.father_son_dataset(photo, seed=seed).take(3)]
+        batches = data.father_son_dataset(photo, TrainConfig(seed=seed))
+        return [b[0].numpy() for b in batches.take(3)]
 
     a, b, c = take(7), take(7), take(8)
     for x, y in zip(a, b):
@@ -64,8 +67,8 @@ def test_same_seed_same_pairs_other_seed_differs(photo):
 
 
 def test_noise_is_gaussian_with_sigma(photo):
-    noisy, _ = _first(data.father_son_dataset(photo, noise_sigma=0.05, seed=2))
-    clean, _ = _first(data.father_son_dataset(photo, noise_sigma=0.0, seed=2))
+    noisy, _ = _first(data.father_son_dataset(photo, TrainConfig(noise_sigma=0.05, seed=2)))
+    clean, _ = _first(data.father_son_dataset(photo, TrainConfig(noise_sigma=0.0, seed=2)))
     residual = noisy - clean
     assert abs(residual.mean()) < 2e-3
     assert abs(residual.std() - 0.05) < 2e-3
@@ -82,8 +85,8 @@ def test_father_sizes_weights_and_aspect():
 
 
 def test_sampler_prefers_large_fathers(photo):
-    shapes = [b[0].shape[1] for b in data.father_son_dataset(photo[:100, :100], crop_size=100,
-                                                              seed=1).take(400)]
+    batches = data.father_son_dataset(photo[:100, :100], TrainConfig(crop_size=100, seed=1))
+    shapes = [b[0].shape[1] for b in batches.take(400)]
     # Sides 64..100 weighted by area: expected mean 84.6 (uniform: 82.0, s.e. 0.5).
     assert np.mean(shapes) > 83.5
 
@@ -93,9 +96,9 @@ def test_kernel_aware_sons_are_blurred_subsampled_transformed_fathers(photo, sca
     kernel = kernels.gaussian(2.0)
     side = 96
     image = photo[50 : 50 + side, 70 : 70 + side]
-    son, father = _first(data.father_son_dataset(image, scale=scale, noise_sigma=0.0, seed=2,
-                                                 min_father_side=64,
-                                                 degradation=degradation.parse("gaussian:2.0")))
+    config = TrainConfig(scale=scale, noise_sigma=0.0, seed=2, min_father_side=64)
+    son, father = _first(data.father_son_dataset(image, config,
+                                                 degradation.parse("gaussian:2.0")))
     assert son.shape == father.shape and father.shape[1] % scale == 0
     for f, s in zip(father, son):
         # The son's kept pixels are exactly the blurred, subsampled (transformed) father...
@@ -110,39 +113,14 @@ def test_kernel_aware_sons_are_blurred_subsampled_transformed_fathers(photo, sca
 def test_kernel_aware_crops_round_up_to_the_discriminator_minimum(photo, multiple, sides):
     # x3 with a kernel: a crop of 64 rounds to a multiple of 3 (or of lcm(16, 3) = 48
     # under XLA); rounding down would give 63 (48), below the discriminator's 64.
-    batches = data.father_son_dataset(photo[:120, :120], scale=3, crop_size=64, seed=0,
-                                      crop_multiple=multiple,
-                                      degradation=degradation.parse("gaussian:2.0"))
+    batches = data.father_son_dataset(photo[:120, :120], TrainConfig(scale=3, crop_size=64),
+                                      degradation.parse("gaussian:2.0"),
+                                      crop_multiple=multiple)
     assert {son.shape[1] for son, _ in batches.take(20)} == sides
 
 
 def test_fathers_too_small_for_the_crop_multiple_are_an_image_size_error(photo):
     with pytest.raises(data.ImageSizeError, match="needs a short side >= 96"):
-        data.father_son_dataset(photo[:90, :120], scale=3, crop_size=64, crop_multiple=16,
-                                degradation=degradation.parse("gaussian:2.0"))
+        data.father_son_dataset(photo[:90, :120], TrainConfig(scale=3, crop_size=64),
+                                degradation.parse("gaussian:2.0"), crop_multiple=16)
 
-
-def test_image_crops_are_upscaled_windows_of_the_image(photo):
-    from zsrgan_tf import degrade
-
-    blur = degradation.Degradation("3x3 box", blur=np.ones((3, 3)) / 9)
-    plain = data.father_son_dataset(photo, crop_size=64, batch_size=2, degradation=blur)
-    extra = data.father_son_dataset(photo, crop_size=64, batch_size=2, degradation=blur,
-                                    image_crops=True)
-    for (son, father), (son2, father2, window) in zip(plain.take(3), extra.take(3)):
-        np.testing.assert_array_equal(son, son2)  # the (son, father) stream is unchanged
-        np.testing.assert_array_equal(father, father2)
-        assert window.shape == (1, father.shape[1], father.shape[2], 3)
-        # Some 32 x 32 LR window, upscaled on the corner grid, is exactly this input.
-        lr = photo.astype(np.float32)
-        found = False
-        for top in range(lr.shape[0] - 31):
-            for left in range(lr.shape[1] - 31):
-                if np.array_equal(lr[top, left], window.numpy()[0, 0, 0]) and np.allclose(
-                        degrade.upscale_bicubic(lr[None, top:top + 32, left:left + 32], 2,
-                                                "corner"), window, atol=1e-6):
-                    found = True
-                    break
-            if found:
-                break
-        assert found

@@ -12,6 +12,8 @@ import zsrgan_tf
 from benchmarks import evaluation
 from zsrgan_tf import inference
 
+pytestmark = pytest.mark.slow  # the whole module: only in the full suite
+
 
 def _evaluate(data_dir, tmp_path, *args):
     proc = subprocess.run(

@@ -199,14 +199,6 @@ def test_upscale_tflite_reads_images_as_train_one_does(tmp_path, photo):
                                   np.repeat(want[..., None], 3, axis=-1))
 
 
-def test_folder_exports_replace_earlier_ones(tmp_path):
-    """A resumed run re-exports into its partial folder: the new folder replaces the old."""
-    target = str(tmp_path / "savedmodel")
-    for name in ("old", "new"):
-        export._write_folder(target, lambda d, n=name: open(os.path.join(d, n), "w").close())
-    assert os.listdir(target) == ["new"] and os.listdir(tmp_path) == ["savedmodel"]
-
-
 def test_mixed_precision_generator_exports_in_float32(generator, tmp_path):
     mixed = models.Generator(generator.filters, generator.depth, dtype="mixed_bfloat16")
     mixed.set_weights(generator.get_weights())

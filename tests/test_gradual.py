@@ -46,6 +46,7 @@ def _network(run_dir):
     return upscaler.float_upscaler(steps, 4)
 
 
+@pytest.mark.slow
 def test_gradual_run_resumes_at_its_unfinished_step_and_exports_both(photo, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 

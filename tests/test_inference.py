@@ -99,7 +99,7 @@ def test_integer_images_are_scaled_like_read_image(rng):
     np.testing.assert_array_equal(inference.back_project(sr, lr8, g20, 2, 2),
                                   inference.back_project(sr, lr, g20, 2, 2))
     config = zsrgan_tf.preset("zssr", kernel="gaussian:2.0", back_projection=2)
-    model = zsrgan_tf.ZSRGAN.from_config_object(config, g20)
+    model = zsrgan_tf.ZSRGAN(config, g20)
     np.testing.assert_array_equal(inference.upscale(model, lr8, config, tile=0),
                                   inference.upscale(model, lr, config, tile=0))
 
@@ -112,7 +112,7 @@ def test_tiled_inference_equals_one_pass(kernel, subpixel, rng):
 
     config = zsrgan_tf.preset("zssr" if kernel != "bicubic" else "cpu", kernel=kernel,
                               back_projection=0, subpixel=subpixel)
-    model = zsrgan_tf.ZSRGAN.from_config_object(config, degradation.parse(kernel))
+    model = zsrgan_tf.ZSRGAN(config, degradation.parse(kernel))
     lr = rng.random((45, 58, 3)).astype(np.float32)
     whole = inference.upscale(model, lr, config, tile=0)
     tiled = inference.upscale(model, lr, config, tile=16, pad=inference.TILE_PAD)
@@ -136,7 +136,7 @@ def test_deep_generators_get_enough_tile_context(rng):
 
     config = zsrgan_tf.preset("zssr", kernel="gaussian:2.0", back_projection=0, ensemble=False,
                               subpixel=True, g_filters=8, g_depth=20)
-    model = zsrgan_tf.ZSRGAN.from_config_object(config, degradation.parse(config.kernel))
+    model = zsrgan_tf.ZSRGAN(config, degradation.parse(config.kernel))
     assert inference.context(model.generator, 2) == 23 > inference.TILE_PAD
     lr = rng.random((60, 52, 3)).astype(np.float32)
     whole = inference.upscale(model, lr, config, tile=0)

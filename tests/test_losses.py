@@ -19,7 +19,7 @@ def test_gan_losses_are_bce_of_sigmoid():
     p = 1 / (1 + np.exp(-logits))
     want_g = -np.log(p).mean()
     assert float(losses.generator_adversarial_loss(logits)) == pytest.approx(want_g, rel=1e-5)
-    want_d = -np.log(p).mean() - np.log(1 - p).mean()
+    want_d = 0.5 * (-np.log(p).mean() - np.log(1 - p).mean())
     assert float(losses.discriminator_loss(logits, logits)) == pytest.approx(want_d, rel=1e-5)
 
 

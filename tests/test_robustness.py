@@ -35,6 +35,7 @@ def _outputs(run_dir, lr):
     return generator(zsrgan_tf.upscale_bicubic(lr, 2)[None])[0].numpy()
 
 
+@pytest.mark.slow
 def test_resume_after_kill_gives_the_uninterrupted_result(crop, tmp_path):
     image = tmp_path / "crop.png"
     Image.fromarray(crop).save(image)
@@ -104,6 +105,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_generator(crop, tmp_path):
     assert all(np.isfinite(w.numpy()).all() for w in generator.weights)
 
 
+@pytest.mark.slow
 def test_folder_keeps_each_kind_and_survives_a_broken_file(crop, tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -6,10 +6,13 @@ can read a saved ``generator.keras``.
 
 __version__ = "0.1.0"
 
-from zsrgan_tf import _startup
-
-_startup.import_tensorflow_quietly()
-
+try:
+    import tensorflow  # noqa: F401
+except ModuleNotFoundError as e:  # say how to install it
+    if e.name != "tensorflow":
+        raise
+    raise ImportError("zsrgan_tf needs TensorFlow: pip install 'zsrgan-tf[cpu]' (or '[gpu]')"
+                      ) from None
 
 from zsrgan_tf import degradation, estimate, export, inference
 from zsrgan_tf.config import PRESETS, SCALES, TrainConfig, preset

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from zsrgan_tf import files
+from zsrgan_tf.config import FORMER_SETTINGS
 
 
 class CheckpointMismatch(ValueError):
@@ -47,11 +48,15 @@ def save(model, path, settings, step):
 
 def _same_settings(stored, current, defaults):
     """Equal, or equal once ``current``'s config drops settings the stored one lacks
-    that are at their ``defaults`` (settings added to the code after the save)."""
+    that are at their ``defaults`` (settings added to the code after the save) and
+    the stored one drops settings since fixed at the value it holds
+    (``config.FORMER_SETTINGS``)."""
     if stored == current:
         return True
     if not defaults or "config" not in stored or "config" not in current:
         return False
+    stored = {**stored, "config": {k: v for k, v in stored["config"].items()
+                                   if k not in FORMER_SETTINGS or FORMER_SETTINGS[k] != v}}
     config = {k: v for k, v in current["config"].items()
               if k in stored["config"] or k not in defaults or v != defaults[k]}
     return stored == {**current, "config": config}

@@ -286,7 +286,7 @@ def run(image_path, config, options=RunOptions(), extra_callbacks=()):
     lr = picture.rgb
     try:
         data.check_image_size(lr.shape[0], lr.shape[1], config.scale,
-                              train.min_father_side(config, lr.shape))
+                              data.min_father_side(config, lr.shape))
     except ValueError as e:
         raise UsageError(f"{image_path}: {e}") from None
     estimated = config.kernel in degradation_lib.ESTIMATED

@@ -4,8 +4,10 @@ import dataclasses
 
 SCALES = (2, 3, 4)
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
-PERCEPTUAL_LOSSES = ("relu3_1", "lpips")
-GAN_TARGETS = ("son", "image")
+# Settings of earlier versions that are now fixed, with the value the code uses:
+# a stored config that holds one of them at this value describes the same run.
+FORMER_SETTINGS = {"lr_decay_factor": 0.1, "d_loss_weight": 0.5, "perceptual": "relu3_1",
+                   "gan_target": "son", "vgg_normalize": True}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,25 +31,18 @@ class TrainConfig:
       beta_1, beta_2: Adam moments, both networks.
       lr_halve_every: halve the learning rate after every this many steps
         (the paper's schedule; used when ``lr_decay_steps`` is empty).
-      lr_decay_steps: steps after which the learning rate is multiplied by
-        ``lr_decay_factor`` (ZSSR-style drops, e.g. (1000, 1300)); replaces halving.
-      lr_decay_factor: the factor of each drop in ``lr_decay_steps``.
+      lr_decay_steps: steps after which the learning rate is divided by 10
+        (ZSSR's drops, e.g. (1000, 1300)); replaces halving.
       adaptive_lr: ZSSR's rule instead of a fixed schedule: the rate is divided
         by 10 when the reconstruction error of the image from its own son stops
         falling, and training stops below 9e-6 (``callbacks.AdaptiveLearningRate``);
         ``iterations`` is then the maximum.
-      lambda_pix, lambda_percep, lambda_gan: generator loss weights.
-      d_loss_weight: factor on the discriminator's BCE loss.
+      lambda_pix, lambda_percep, lambda_gan: generator loss weights (pixel L1,
+        VGG16 relu3_1 L1, adversarial), >= 0; 0 skips the term (and, for the
+        adversarial one, the discriminator).
       gan_warmup: the generator's perceptual and adversarial terms count only from
         this step on (an L1 warm-up; 0: from the start, as the paper). The
         discriminator trains throughout.
-      perceptual: what L_Percep compares: "relu3_1" (the paper: L1 of VGG16
-        relu3_1 features) or "lpips" (LPIPS-VGG v0.1 between SR and father, on
-        the same VGG16 weights; ``zsrgan_tf.lpips``).
-      gan_target: what the discriminator judges as fake: "son" (the paper: the
-        SR of the training son, at the father's scale) or "image" (the SR of
-        random windows of the image itself, at the output's scale; the fathers
-        stay the real examples).
       subpixel: the generator's convolutions work at the LR resolution
         (``models.Generator`` with ``block = scale``: space-to-depth in,
         depth-to-space out, ESPCN's sub-pixel convolution): 1/scale^2 of the
@@ -56,9 +51,6 @@ class TrainConfig:
         convolutions (the paper: 64 and 8; ``models.Generator``).
       d_filters: the discriminator's first-layer channels, doubled at each of
         its 4 layers (the paper: 64; ``models.Discriminator``).
-      vgg_normalize: feed VGG ImageNet-normalised RGB (True; the torchvision
-        weights expect it) or un-normalised RGB in [0, 1] (False; the paper's
-        code fed BGR in [-1, 1], see the README's departures).
       kernel: the degradation spec the sons are made with (``degradation``):
         "bicubic" (the paper: MATLAB bicubic down and up), "gaussian:COV" or a
         kernel file (blur with it and keep pixels 0, s, 2s, ...: kernel-aware
@@ -93,20 +85,15 @@ class TrainConfig:
     beta_2: float = 0.999
     lr_halve_every: int = 500
     lr_decay_steps: tuple = ()
-    lr_decay_factor: float = 0.1
     adaptive_lr: bool = False
     lambda_pix: float = 1.0
     lambda_percep: float = 1.0
     lambda_gan: float = 1.0
-    d_loss_weight: float = 0.5
     gan_warmup: int = 0
-    perceptual: str = "relu3_1"
-    gan_target: str = "son"
     subpixel: bool = False
     g_filters: int = 64
     g_depth: int = 8
     d_filters: int = 64
-    vgg_normalize: bool = True
     kernel: str = "bicubic"
     gradual: bool = False
     ensemble: bool = False
@@ -125,11 +112,8 @@ class TrainConfig:
             raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.perceptual not in PERCEPTUAL_LOSSES:
-            raise ValueError(f"perceptual must be one of {PERCEPTUAL_LOSSES}, "
-                             f"got {self.perceptual!r}")
-        if self.gan_target not in GAN_TARGETS:
-            raise ValueError(f"gan_target must be one of {GAN_TARGETS}, got {self.gan_target!r}")
+        if min(self.lambda_pix, self.lambda_percep, self.lambda_gan) < 0:
+            raise ValueError("lambda_pix, lambda_percep and lambda_gan must be >= 0")
         if self.min_father_side < 64 or self.crop_size < self.min_father_side:
             raise ValueError("need 64 <= min_father_side <= crop_size")
         if list(self.lr_decay_steps) != sorted(set(self.lr_decay_steps)):
@@ -144,9 +128,27 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self):
-        """The settings as JSON types (tuples become lists); ``TrainConfig(**d)`` inverts it."""
+        """The settings as JSON types (tuples become lists); ``from_dict`` inverts it."""
         return {k: list(v) if isinstance(v, tuple) else v
                 for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, settings):
+        """The config of ``to_dict``'s output, also of an earlier version's: its
+        ``FORMER_SETTINGS`` are accepted at the value the code now uses.
+
+        Raises:
+          ValueError: a former setting at another value (a run this version cannot
+            reproduce), or a setting that never existed.
+        """
+        settings = dict(settings)
+        for name, value in FORMER_SETTINGS.items():
+            if name in settings and settings.pop(name) != value:
+                raise ValueError(f"setting {name} is no longer supported (only {value!r})")
+        unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown settings {unknown}")
+        return cls(**settings)
 
 
 PRESETS = {

@@ -140,36 +140,44 @@ def crop_pair(image, father_size, corner, crop, scale):
     )
 
 
-def father_son_dataset(
-    image,
-    scale=TrainConfig.scale,
-    crop_size=TrainConfig.crop_size,
-    batch_size=TrainConfig.batch_size,
-    noise_sigma=TrainConfig.noise_sigma,
-    min_father_side=TrainConfig.min_father_side,
-    seed=TrainConfig.seed,
-    crop_multiple=None,
-    start=0,
-    degradation=None,
-    image_crops=False,
-):
-    """An endless dataset of ``(son, father)`` training batches from one image.
+# Without a discriminator, fathers may be as small as this many times the scale (the
+# generator takes any size; a son is then 8 pixels a side).
+_SMALLEST_SON = 8
 
-    Defaults are the paper's (``TrainConfig``).
+
+def min_father_side(config, shape):
+    """The smallest father short side for an LR image of ``shape`` (H, W, ...):
+    ``config.min_father_side``, or, when no discriminator is trained
+    (``lambda_gan`` 0), down to the image's own short side (a multiple of the
+    scale, at least ``_SMALLEST_SON`` times it), so small images train too. An
+    image at least ``config.min_father_side`` on its short side samples the same
+    fathers either way."""
+    if config.lambda_gan:
+        return config.min_father_side
+    short = min(shape[:2]) // config.scale * config.scale
+    return max(_SMALLEST_SON * config.scale, min(config.min_father_side, short))
+
+
+def father_son_dataset(image, config=None, degradation=None, start=0, crop_multiple=None):
+    """An endless dataset of ``(son, father)`` training batches from one image.
 
     Args:
       image: the low-resolution test image, array ``(H, W, 3)``, float in [0, 1]
         (uint8 is divided by 255).
-      scale: integer SR factor (2, 3, 4).
-      crop_size: side of the square crops; the father's short side when smaller.
-      batch_size: copies of the crop per batch, drawn from the paper's 12
-        geometric copies in random order (12 gives all of them).
-      noise_sigma: std of Gaussian noise added to each son copy, [0, 1] units.
-      min_father_side: smallest father short side (>= 64 when a discriminator
-        judges the crops; smaller for the pixel loss alone, see
-        ``train.min_father_side``); crops are at least this (or ``MIN_CROP``
-        when smaller), rounded up to ``crop_multiple``.
-      seed: int; batch ``i`` depends only on ``(seed, i)``.
+      config: a ``TrainConfig`` (default: the paper's settings). The pipeline uses
+        its ``scale``, ``crop_size`` (the father's short side when smaller),
+        ``batch_size`` (copies of the crop, drawn from the paper's 12 geometric
+        copies in random order: 12 gives all of them), ``noise_sigma`` (Gaussian
+        noise on each son copy, [0, 1] units), ``seed`` (batch ``i`` depends only
+        on ``(seed, i)``) and the smallest father (``min_father_side``; crops are
+        at least that, or ``MIN_CROP`` when smaller, rounded up to ``crop_multiple``).
+      degradation: how sons are made from fathers, a ``degradation.Degradation``;
+        None or plain ``bicubic``: the paper's sons (MATLAB bicubic down and up,
+        computed from the whole father and cropped). Any other: each geometric
+        copy of the father crop is degraded (``Degradation.degrade``: blur,
+        resampling, noise, JPEG, mirrored borders) and upscaled by bicubic on
+        the degradation's grid. Crop sides are then multiples of ``scale``.
+      start: index of the first batch (to resume a run at that step).
       crop_multiple: round the crop side down to a multiple of this (1: the
         paper's exact sides), or up to the smallest multiple >= ``MIN_CROP``
         (64) when it would fall below; fathers smaller than that multiple are
@@ -177,39 +185,29 @@ def father_son_dataset(
         With 16, at most 5 crop shapes occur (64-128), so XLA, which compiles
         once per shape, compiles at most 5 times.
         None: 16 where Keras turns XLA on by default (GPUs), else 1.
-      start: index of the first batch (to resume a run at that step).
-      degradation: how sons are made from fathers, a ``degradation.Degradation``;
-        None or plain ``bicubic``: the paper's sons (MATLAB bicubic down and up,
-        computed from the whole father and cropped). Any other: each geometric
-        copy of the father crop is degraded (``Degradation.degrade``: blur,
-        resampling, noise, JPEG, mirrored borders) and upscaled by bicubic on
-        the degradation's grid. Crop sides are then multiples of ``scale``.
-      image_crops: also yield the generator input of a random window of the
-        image itself at the target scale: an LR window of ``c / scale`` pixels
-        upscaled by bicubic (on the sons' grid) to ``c x c``, batch of one. The
-        discriminator of ``TrainConfig.gan_target = "image"`` judges its output.
-        Crop sides are then multiples of ``scale``.
 
     Returns:
-      ``tf.data.Dataset`` of ``(son, father)``, each float32
-      ``(batch_size, c, c, 3)``, or ``(son, father, image_input)`` with
-      ``image_crops``; ``c`` may vary between batches. The son is the
-      generator's input (already at father size) and the father its target;
-      fathers are in [0, 1] up to bicubic overshoot, sons also carry the noise.
+      ``tf.data.Dataset`` of ``(son, father)``, each float32 ``(batch_size, c, c, 3)``;
+      ``c`` may vary between batches. The son is the generator's input (already
+      at father size) and the father its target; fathers are in [0, 1] up to
+      bicubic overshoot, sons also carry the noise.
     """
+    config = config or TrainConfig()
+    scale, crop_size, batch_size = config.scale, config.crop_size, config.batch_size
+    noise_sigma, seed = config.noise_sigma, config.seed
     if crop_multiple is None:
         crop_multiple = precision.XLA_CROP_MULTIPLE if precision.use_xla() else 1
     explicit = degradation is not None and degradation.spec != degradation_lib.BICUBIC
-    grid = "centre" if degradation is None else degradation.grid
-    if explicit or image_crops:  # sons or image windows of crop / scale pixels
+    if explicit:  # sons of crop / scale pixels
         crop_multiple = int(np.lcm(crop_multiple, scale))
+    smallest_father = min_father_side(config, np.shape(image))
     # The smallest multiple of crop_multiple that is >= MIN_CROP (or the smallest father
     # when that is below it); smaller fathers are not sampled (at x3 with XLA, 96: a crop
     # of 64 would round down below the minimum).
-    smallest = -(-min(MIN_CROP, min_father_side) // crop_multiple) * crop_multiple
+    smallest = -(-min(MIN_CROP, smallest_father) // crop_multiple) * crop_multiple
     image = tf.constant(imaging.to_float(image))
     height, width = int(image.shape[0]), int(image.shape[1])
-    sizes, probs = father_sizes(height, width, scale, max(min_father_side, smallest))
+    sizes, probs = father_sizes(height, width, scale, max(smallest_father, smallest))
     sizes = tf.constant(sizes)
     logits = tf.constant(np.log(probs)[None, :], tf.float32)
 
@@ -242,18 +240,7 @@ def father_son_dataset(
             noise_seed = tf.random.experimental.stateless_fold_in(seeds[4], 1)
             son = degradation.upscale(degradation.degrade(father, scale, noise_seed), scale)
         son += noise_sigma * tf.random.stateless_normal(tf.shape(son), seeds[4])
-        if not image_crops:
-            return son, father
-        return son, father, image_window(step, crop // scale)
-
-    def image_window(step, side):
-        # Its own seeds (folded in), so the (son, father) stream is unchanged.
-        seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(
-            tf.stack([tf.cast(seed, tf.int64), step]), 1), 2)
-        top = tf.random.stateless_uniform([], seeds[0], 0, height - side + 1, dtype=tf.int32)
-        left = tf.random.stateless_uniform([], seeds[1], 0, width - side + 1, dtype=tf.int32)
-        window = image[None, top:top + side, left:left + side]
-        return degrade.upscale_bicubic(window, scale, grid)
+        return son, father
 
     return (
         tf.data.Dataset.range(start, np.iinfo(np.int64).max)

@@ -4,10 +4,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zsrgan_tf import degrade, imaging, losses, lpips, precision, vgg
+from zsrgan_tf import degradation as degradation_lib
+from zsrgan_tf import degrade, imaging, losses, precision, vgg
 from zsrgan_tf.config import TrainConfig
 from zsrgan_tf.models import PACKAGE, Discriminator, Generator
 
+# ZSSR's learning-rate drops divide by 10.
+LR_DROP = 0.1
 # "loss" is the generator's weighted objective (0-weighted terms during the warm-up):
 # the key Keras' own callbacks (TerminateOnNaN, EarlyStopping) read.
 LOSS_NAMES = ("loss", "l_g_pix", "l_g_percep", "l_g_gan", "l_d")
@@ -34,10 +37,10 @@ class StepHalving(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def learning_rate_schedule(config):
-    """``StepHalving`` (the paper), or drops by ``lr_decay_factor`` at ``lr_decay_steps``."""
+    """``StepHalving`` (the paper), or drops by ``LR_DROP`` at ``lr_decay_steps``."""
     if not config.lr_decay_steps:
         return StepHalving(config.learning_rate, config.lr_halve_every)
-    values = [config.learning_rate * config.lr_decay_factor**i
+    values = [config.learning_rate * LR_DROP**i
               for i in range(len(config.lr_decay_steps) + 1)]
     return keras.optimizers.schedules.PiecewiseConstantDecay(list(config.lr_decay_steps), values)
 
@@ -73,98 +76,55 @@ class ZSRGAN(keras.Model):
     NHWC); ``upscale`` runs the whole inference on an LR image.
 
     Args:
-      scale: integer SR factor used by ``upscale``.
-      lambda_pix, lambda_percep, lambda_gan: generator loss weights.
-      d_loss_weight: factor on the discriminator loss.
-      vgg_normalize: feed VGG ImageNet-normalised RGB, as its weights expect
-        (True), or un-normalised RGB in [0, 1] (False); see ``TrainConfig``.
-      gan_warmup: steps of L1 only before the perceptual and adversarial terms
-        count (see ``TrainConfig``).
-      perceptual: "relu3_1" (the paper) or "lpips" (see ``TrainConfig``).
-      gan_target: "son" (the paper) or "image": D's fakes are the SR of the
-        batches' third element, windows of the image itself (see ``TrainConfig``).
-      grid: sampling grid of the training sons (``degrade.GRIDS``), used by
-        ``upscale``: "centre" for bicubic sons, "corner" for kernel-aware ones.
-      generator, discriminator: networks to train; new ones by default.
+      config: a ``TrainConfig`` (default: the paper's settings). The model uses
+        its scale, loss weights, warm-up and network sizes; the optimisers
+        (``make_optimizer(config)``) and the data (``father_son_dataset(lr,
+        config)``) take the rest.
       degradation: the ``degradation.Degradation`` the sons are made with, kept
         as ``model.degradation`` for ``inference.upscale`` (not saved with the
-        model: a reloaded one has None); its grid replaces ``grid``.
+        model: a reloaded one has None). Default: ``config.kernel``'s, when it
+        needs no estimate.
+      generator, discriminator: networks to train; new ones of the config's
+        sizes by default.
+      grid: the sampling grid of the sons (``degrade.GRIDS``) when there is no
+        degradation (a reloaded model); ``upscale`` uses it.
 
-    ``L_Rec`` is ``losses.pixel_loss`` (L1 in the paper's [-1, 1] units).
+    ``L_Rec`` is ``losses.pixel_loss`` (L1 in the paper's [-1, 1] units); VGG16
+    gets ImageNet-normalised RGB, as its weights expect (docs/method.md section 1).
 
     Example:
-      >>> model = ZSRGAN()
+      >>> config = TrainConfig(scale=2)
+      >>> model = ZSRGAN(config)
       >>> model.compile()  # the paper's Adam and schedule for both networks
-      >>> model.fit(father_son_dataset(lr), steps_per_epoch=10, epochs=1)
+      >>> model.fit(father_son_dataset(lr, config), steps_per_epoch=10, epochs=1)
       >>> sr = model.upscale(lr)
     """
 
-    def __init__(
-        self,
-        scale=TrainConfig.scale,
-        lambda_pix=TrainConfig.lambda_pix,
-        lambda_percep=TrainConfig.lambda_percep,
-        lambda_gan=TrainConfig.lambda_gan,
-        d_loss_weight=TrainConfig.d_loss_weight,
-        vgg_normalize=TrainConfig.vgg_normalize,
-        gan_warmup=TrainConfig.gan_warmup,
-        perceptual=TrainConfig.perceptual,
-        gan_target=TrainConfig.gan_target,
-        grid="centre",
-        generator=None,
-        discriminator=None,
-        degradation=None,
-        **kwargs,
-    ):
+    def __init__(self, config=None, degradation=None, generator=None, discriminator=None,
+                 grid="centre", **kwargs):
         # float32: Keras casts a model's inputs to its compute dtype, and the image
         # path stays float32 (the generator's precision is its own, as in training).
         super().__init__(**{**kwargs, "dtype": "float32"})
-        self.scale = scale
-        self.lambda_pix = lambda_pix
-        self.lambda_percep = lambda_percep
-        self.lambda_gan = lambda_gan
-        self.d_loss_weight = d_loss_weight
-        self.vgg_normalize = vgg_normalize
-        self.gan_warmup = gan_warmup
-        self.perceptual = perceptual
-        self.gan_target = gan_target
+        self.config = config = config or TrainConfig()
+        if degradation is None and config.kernel not in degradation_lib.ESTIMATED:
+            degradation = degradation_lib.parse(config.kernel)
         self.degradation = degradation
         self.grid = degradation.grid if degradation else grid
-        self.generator = generator or Generator(name="generator")
-        self.discriminator = discriminator or Discriminator(name="discriminator")
+        self.generator = generator or Generator(
+            config.g_filters, config.g_depth, block=config.scale if config.subpixel else 1,
+            name="generator")
+        self.discriminator = discriminator or Discriminator(config.d_filters,
+                                                            name="discriminator")
         # The frozen trunk takes the generator's precision (kept by a reloaded model).
         with precision.policy_scope(self.generator.dtype_policy):
-            if perceptual == "lpips":
-                self.lpips = lpips.LPIPS(name="lpips")
-            else:
-                self.vgg = vgg.vgg16_trunk(("block3_conv1",), name="vgg16_relu3_1")
+            self.vgg = vgg.vgg16_trunk(("block3_conv1",), name="vgg16_relu3_1")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in LOSS_NAMES}
         # Incremented by Python only while train_step is traced: the retrace count.
         self.train_step_traces = 0
 
-    @classmethod
-    def from_config_object(cls, config, degradation):
-        """New networks with the scale and loss settings of a ``TrainConfig``, for
-        sons made with ``degradation`` (a ``degradation.Degradation``).
-
-        The optimisers (``make_optimizer(config)``) and the data
-        (``father_son_dataset``) take the rest of the config.
-        """
-        return cls(
-            scale=config.scale,
-            lambda_pix=config.lambda_pix,
-            lambda_percep=config.lambda_percep,
-            lambda_gan=config.lambda_gan,
-            d_loss_weight=config.d_loss_weight,
-            vgg_normalize=config.vgg_normalize,
-            gan_warmup=config.gan_warmup,
-            perceptual=config.perceptual,
-            gan_target=config.gan_target,
-            degradation=degradation,
-            generator=Generator(config.g_filters, config.g_depth,
-                                block=config.scale if config.subpixel else 1, name="generator"),
-            discriminator=Discriminator(config.d_filters, name="discriminator"),
-        )
+    @property
+    def scale(self):
+        return self.config.scale
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
         """Sets the two optimisers (default: the paper's Adam, ``make_optimizer``).
@@ -196,50 +156,42 @@ class ZSRGAN(keras.Model):
 
     def vgg_features(self, rgb):
         """VGG16 relu3_1 features of RGB images in [0, 1], NHWC."""
-        rgb = tf.cast(rgb, tf.float32)
-        return self.vgg(vgg.imagenet_normalize(rgb) if self.vgg_normalize else rgb)
+        return self.vgg(vgg.imagenet_normalize(tf.cast(rgb, tf.float32)))
 
     def _discriminator_step(self, sr, father):
         with tf.GradientTape() as tape:
             real = self.discriminator(father, training=True)
             fake = self.discriminator(tf.stop_gradient(sr), training=True)
-            l_d = self.d_loss_weight * losses.discriminator_loss(real, fake)
+            l_d = losses.discriminator_loss(real, fake)
             scaled = self.d_optimizer.scale_loss(l_d)  # loss scaling under float16
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return l_d
 
-    def _perceptual_and_adversarial(self, sr, father, fake, training=True):
-        """``(L_Percep, L_GAN^G)`` of a batch (``fake``: what D judges); a term
-        with weight 0 is 0."""
+    def _perceptual_and_adversarial(self, sr, father, training=True):
+        """``(L_Percep, L_GAN^G)`` of a batch; a term with weight 0 is 0."""
         l_percep = l_gan = tf.constant(0.0)
-        if self.lambda_percep and self.perceptual == "lpips":
-            pair = [tf.cast(sr, tf.float32), tf.cast(father, tf.float32)]
-            l_percep = tf.reduce_mean(self.lpips(pair))
-        elif self.lambda_percep:
+        if self.config.lambda_percep:
             l_percep = losses.l1_loss(self.vgg_features(sr),
                                       tf.stop_gradient(self.vgg_features(father)))
-        if self.lambda_gan:
-            l_gan = losses.generator_adversarial_loss(self.discriminator(fake, training=training))
+        if self.config.lambda_gan:
+            l_gan = losses.generator_adversarial_loss(self.discriminator(sr, training=training))
         return l_percep, l_gan
 
     def train_step(self, data):
         self.train_step_traces += 1
-        son, father, *image_input = data
-        zero = tf.constant(0.0)
-        l_d = zero
+        son, father = data
+        l_d = tf.constant(0.0)
         with tf.GradientTape() as tape:
             sr = self.generator(son, training=True)
-            # The fakes D judges: the son's SR (the paper) or the image's own SR.
-            fake = self.generator(image_input[0], training=True) if image_input else sr
-            if self.lambda_gan:
-                fake = self._check_discriminator_input(fake)  # both of what D judges
+            if self.config.lambda_gan:
+                sr = self._check_discriminator_input(sr)  # both of what D judges
                 father = self._check_discriminator_input(father)
                 # D is updated first on the same SR (detached), as in the paper's code.
                 with tape.stop_recording():
-                    l_d = self._discriminator_step(fake, father)
+                    l_d = self._discriminator_step(sr, father)
             l_pix = losses.pixel_loss(sr, father)
-            l_percep, l_gan = self._perceptual_and_adversarial(sr, father, fake)
+            l_percep, l_gan = self._perceptual_and_adversarial(sr, father)
             l_g = self._generator_objective(l_pix, l_percep, l_gan)
             scaled = self.g_optimizer.scale_loss(l_g)
         variables = self.generator.trainable_variables
@@ -249,27 +201,25 @@ class ZSRGAN(keras.Model):
     def test_step(self, data):
         """The losses of ``train_step`` on a batch, nothing updated (networks in
         inference mode; D's loss on the batch as it stands)."""
-        son, father, *image_input = data
+        son, father = data
         sr = self.generator(son, training=False)
-        fake = self.generator(image_input[0], training=False) if image_input else sr
         l_d = tf.constant(0.0)
-        if self.lambda_gan:
-            fake = self._check_discriminator_input(fake)
+        if self.config.lambda_gan:
+            sr = self._check_discriminator_input(sr)
             father = self._check_discriminator_input(father)
-            l_d = self.d_loss_weight * losses.discriminator_loss(
-                self.discriminator(father, training=False),
-                self.discriminator(fake, training=False))
+            l_d = losses.discriminator_loss(self.discriminator(father, training=False),
+                                            self.discriminator(sr, training=False))
         l_pix = losses.pixel_loss(sr, father)
-        l_percep, l_gan = self._perceptual_and_adversarial(sr, father, fake, training=False)
+        l_percep, l_gan = self._perceptual_and_adversarial(sr, father, training=False)
         l_g = self._generator_objective(l_pix, l_percep, l_gan)
         return self._log(l_g, l_pix, l_percep, l_gan, l_d)
 
     def _generator_objective(self, l_pix, l_percep, l_gan):
         # 0 during the L1 warm-up, then 1 (a step function of the update count).
         # A multiplication, not tf.cond: XLA cannot pad dynamic crop shapes through a cond.
-        on = tf.cast(self.g_optimizer.iterations >= self.gan_warmup, tf.float32)
-        return self.lambda_pix * l_pix + on * (self.lambda_percep * l_percep
-                                               + self.lambda_gan * l_gan)
+        c = self.config
+        on = tf.cast(self.g_optimizer.iterations >= c.gan_warmup, tf.float32)
+        return c.lambda_pix * l_pix + on * (c.lambda_percep * l_percep + c.lambda_gan * l_gan)
 
     def _log(self, *values):
         """Updates the trackers with ``values`` in ``LOSS_NAMES`` order; the logs."""
@@ -308,15 +258,7 @@ class ZSRGAN(keras.Model):
     def get_config(self):
         return {
             "name": self.name,
-            "scale": self.scale,
-            "lambda_pix": self.lambda_pix,
-            "lambda_percep": self.lambda_percep,
-            "lambda_gan": self.lambda_gan,
-            "d_loss_weight": self.d_loss_weight,
-            "vgg_normalize": self.vgg_normalize,
-            "gan_warmup": self.gan_warmup,
-            "perceptual": self.perceptual,
-            "gan_target": self.gan_target,
+            "config": self.config.to_dict(),
             "grid": self.grid,
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
@@ -327,4 +269,5 @@ class ZSRGAN(keras.Model):
         config = dict(config)
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
+        config["config"] = TrainConfig.from_dict(config["config"])
         return cls(**config)

@@ -27,8 +27,9 @@ def _bce_logits(target, logits):
 
 
 def discriminator_loss(real_logits, fake_logits):
-    """GAN loss of D: BCE(D(HR), 1) + BCE(D(SR), 0), averaged over the patch maps."""
-    return _bce_logits(1.0, real_logits) + _bce_logits(0.0, fake_logits)
+    """GAN loss of D: ``0.5 * [BCE(D(HR), 1) + BCE(D(SR), 0)]`` (the paper's code),
+    each averaged over the patch maps."""
+    return 0.5 * (_bce_logits(1.0, real_logits) + _bce_logits(0.0, fake_logits))
 
 
 def generator_adversarial_loss(fake_logits):

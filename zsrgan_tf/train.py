@@ -13,24 +13,6 @@ from zsrgan_tf.gan import ZSRGAN, make_optimizer
 
 # The adaptive rule's reconstruction test uses at most this LR centre crop.
 _SON_TEST_SIDE = 512
-# Without a discriminator, fathers may be as small as this many times the scale (the
-# generator takes any size; a son is then 8 pixels a side).
-_SMALLEST_SON = 8
-
-
-def min_father_side(config, shape):
-    """The smallest father short side for an LR image of ``shape`` (H, W, ...):
-    ``config.min_father_side``, or, when no discriminator is trained
-    (``lambda_gan`` 0), down to the image's own short side (a multiple of the
-    scale, at least ``_SMALLEST_SON`` times it), so small images train too. An
-    image at least ``config.min_father_side`` on its short side samples the same
-    fathers either way."""
-    if config.lambda_gan:
-        return config.min_father_side
-    short = min(shape[:2]) // config.scale * config.scale
-    return max(_SMALLEST_SON * config.scale, min(config.min_father_side, short))
-
-
 def _son_test_pair(lr, config, degradation):
     """``(generator input, target)`` of the adaptive rule's test: the LR image's own
     son (the linear part of ``degradation``), upscaled, and the LR image (a centre
@@ -54,19 +36,8 @@ def training_dataset(lr, config, degradation, xla, block, start=0):
       block: the generator's space-to-depth block (crop sides are multiples of it).
       start: index of the first batch (a resumed run's iterations done).
     """
-    return father_son_dataset(
-        lr,
-        scale=config.scale,
-        crop_size=config.crop_size,
-        batch_size=config.batch_size,
-        noise_sigma=config.noise_sigma,
-        min_father_side=min_father_side(config, lr.shape),
-        seed=config.seed,
-        crop_multiple=int(np.lcm(precision.XLA_CROP_MULTIPLE if xla else 1, block)),
-        start=start,
-        degradation=degradation,
-        image_crops=config.gan_target == "image" and config.lambda_gan > 0,
-    )
+    multiple = int(np.lcm(precision.XLA_CROP_MULTIPLE if xla else 1, block))
+    return father_son_dataset(lr, config, degradation, start, multiple)
 
 
 def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None,
@@ -104,7 +75,7 @@ def train_on_image(lr, config, callbacks=(), jit_compile="auto", checkpoint=None
     keras.utils.set_random_seed(config.seed)  # weight init; the sampler is seeded below
     xla = precision.use_xla() if jit_compile == "auto" else jit_compile
     with precision.policy_scope(precision.resolve(config.precision)):
-        model = ZSRGAN.from_config_object(config, degradation)
+        model = ZSRGAN(config, degradation)
     model.compile(
         g_optimizer=make_optimizer(config),
         d_optimizer=make_optimizer(config),
