@@ -201,3 +201,15 @@ def _write(path, blob):
 def _float_tiff(path):
     Image.fromarray(np.full((8, 8), 0.5, np.float32)).save(path)
     return path
+
+
+def test_large_images_raise_no_pillow_warning(tmp_path, monkeypatch):
+    """Above Pillow's decompression-bomb threshold the read is silent (the command
+    line prints its own line instead)."""
+    import warnings
+
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # 600 pixels: "large"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert imaging.read_image(tmp_path / "big.png").shape == (20, 30, 3)

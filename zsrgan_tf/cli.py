@@ -39,6 +39,7 @@ import keras
 import numpy
 import tensorflow as tf
 from absl import app, flags
+from PIL import Image
 
 import zsrgan_tf
 from zsrgan_tf import (
@@ -108,6 +109,9 @@ flags.DEFINE_integer("export_tile", 256, "Input side (LR pixels) of the fixed-si
 
 
 GENERATOR = "generator.keras"  # the trained generator in the run folder
+# Inputs above this many pixels get a line saying so (Pillow's own threshold for
+# a warning, which the tool replaces).
+LARGE_PIXELS = Image.MAX_IMAGE_PIXELS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,6 +288,10 @@ def run(image_path, config, options=RunOptions(), extra_callbacks=()):
     """
     picture = imaging.read_picture(image_path)
     lr = picture.rgb
+    if lr.shape[0] * lr.shape[1] > LARGE_PIXELS:
+        print(f"{image_path}: {lr.shape[1]}x{lr.shape[0]} ({lr.shape[0] * lr.shape[1] / 1e6:.0f} "
+              "megapixels): large; training uses crops, inference runs in tiles",
+              file=sys.stderr, flush=True)
     try:
         data.check_image_size(lr.shape[0], lr.shape[1], config.scale,
                               data.min_father_side(config, lr.shape))

@@ -10,6 +10,7 @@ per channel). Pillow reads and writes everything except 16-bit colour
 import dataclasses
 import io
 import os
+import warnings
 
 import cv2
 import numpy as np
@@ -124,6 +125,10 @@ def read_picture(path):
     spaces are converted to RGB by Pillow (without colour management); 16 bits
     per channel are read in full precision.
 
+    Pillow's warning for images above its decompression-bomb threshold
+    (``Image.MAX_IMAGE_PIXELS``) is not raised: the file is the user's own, and
+    the command line says in its own words that the image is large.
+
     Raises:
       ImageError: missing, a directory, unreadable, not an image, truncated,
         zero-size, 32-bit float, or too large for Pillow's decompression-bomb limit.
@@ -133,15 +138,17 @@ def read_picture(path):
     if not os.path.exists(path):
         raise ImageError(path, "no such file")
     try:
-        with Image.open(path) as im:
-            rawmode = _rawmode(im)
-            im.load()
-            if 0 in im.size:
-                raise ImageError(path, "image has zero size")
-            picture = _picture(im, path, rawmode)
-            if im.format == "JPEG" and getattr(im, "quantization", None):
-                tables = {k: list(v) for k, v in im.quantization.items()}
-                picture = dataclasses.replace(picture, jpeg_tables=tables)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                rawmode = _rawmode(im)
+                im.load()
+                if 0 in im.size:
+                    raise ImageError(path, "image has zero size")
+                picture = _picture(im, path, rawmode)
+                if im.format == "JPEG" and getattr(im, "quantization", None):
+                    tables = {k: list(v) for k, v in im.quantization.items()}
+                    picture = dataclasses.replace(picture, jpeg_tables=tables)
     except UnidentifiedImageError:
         raise ImageError(path, "not an image file (unrecognised format)") from None
     except Image.DecompressionBombError as e:
