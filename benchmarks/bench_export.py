@@ -42,7 +42,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("image", None, "LR image to upscale.")
 flags.DEFINE_string("hr", None, "Optional HR image for PSNR-Y.")
 flags.DEFINE_string("generator", None, "A generator.keras to export (default: train one).")
-flags.DEFINE_string("preset", "cpu", "Preset for the generator trained here.")
+flags.DEFINE_string("preset", "fast", "Preset for the generator trained here.")
 flags.DEFINE_integer("iterations", 600, "Iterations for the generator trained here.")
 flags.DEFINE_integer("scale", 2, "SR factor of the generator trained here, or of a "
                      "--generator without its run's config.json (which gives scale and grid).")

@@ -10,7 +10,7 @@ and the peak resident memory of that process is read from ``getrusage``.
 Writes ``--json`` and replaces the "Large images" section of ``--markdown``.
 
 Example:
-  python -m benchmarks.bench_large --size 4000x3000 --preset cpu --iterations 20
+  python -m benchmarks.bench_large --size 4000x3000 --preset fast --iterations 20
 """
 
 import json
@@ -31,7 +31,7 @@ from zsrgan_tf import degrade, imaging, inference
 FLAGS = flags.FLAGS
 flags.DEFINE_string("image", "samples/chelsea.png", "Real image the large input is made from.")
 flags.DEFINE_string("size", "4000x3000", "Input size, WIDTHxHEIGHT.")
-flags.DEFINE_string("preset", "cpu", "train_one preset.")
+flags.DEFINE_string("preset", "fast", "train_one preset.")
 flags.DEFINE_integer("iterations", 20, "Training iterations (memory is set by inference).")
 flags.DEFINE_string("json", "results/benchmarks/large.json", "JSON output.")
 flags.DEFINE_string("markdown", "results/results.md", "Markdown file whose section is replaced "

@@ -20,7 +20,7 @@ class _StopAfter(keras.callbacks.Callback):
 
 def test_resume_equals_uninterrupted(photo, tmp_path):
     lr = photo[:72, :80]
-    config = zsrgan_tf.preset("cpu", iterations=4, batch_size=2, lr_halve_every=2)
+    config = zsrgan_tf.preset("fast", iterations=4, batch_size=2, lr_halve_every=2)
     straight, _ = zsrgan_tf.train_on_image(lr, config)
 
     path = str(tmp_path / "state.npz")
@@ -38,7 +38,7 @@ def test_resume_equals_uninterrupted(photo, tmp_path):
 
 def test_settings_added_later_at_their_defaults_still_match():
     defaults = zsrgan_tf.TrainConfig().to_dict()
-    current = {"config": zsrgan_tf.preset("cpu").to_dict(), "xla": False}
+    current = {"config": zsrgan_tf.preset("fast").to_dict(), "xla": False}
     older = {"config": {k: v for k, v in current["config"].items() if k != "kernel"},
              "xla": False}
     assert checkpoint._same_settings(older, current, defaults)

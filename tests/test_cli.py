@@ -36,7 +36,7 @@ def tiny_png(tmp_path_factory, photo):
 
 def test_train_one_writes_all_outputs(tiny_png, tmp_path):
     out = tmp_path / "models"
-    args = ["--image", tiny_png, "--preset", "cpu", "--iterations", "3", "--output_dir", str(out)]
+    args = ["--image", tiny_png, "--preset", "fast", "--iterations", "3", "--output_dir", str(out)]
     code, stdout, stderr = _run(*args, cwd=tmp_path)
     assert code == 0, stderr
     png = out / "tiny_x2.png"
@@ -45,8 +45,8 @@ def test_train_one_writes_all_outputs(tiny_png, tmp_path):
     run = out / "tiny_x2"
     assert sorted(os.listdir(run)) == ["config.json", "generator.keras", "losses.csv"]
     record = json.loads((run / "config.json").read_text())
-    assert record["preset"] == "cpu"
-    assert record["config"] == zsrgan_tf.preset("cpu", iterations=3).to_dict()
+    assert record["preset"] == "fast"
+    assert record["config"] == zsrgan_tf.preset("fast", iterations=3).to_dict()
     assert record["wall_seconds"] > 0 and record["execution"]["train_step_traces"] <= 2
     assert {"tensorflow", "keras", "numpy", "zsrgan_tf"} <= set(record["versions"])
     with open(run / "losses.csv") as f:
@@ -89,7 +89,7 @@ def test_train_one_exports(tiny_png, tmp_path):
     from zsrgan_tf import export, upscaler
 
     out = tmp_path / "models"
-    code, _, stderr = _run("--image", tiny_png, "--preset", "cpu", "--iterations", "2",
+    code, _, stderr = _run("--image", tiny_png, "--preset", "fast", "--iterations", "2",
                            "--output_dir", str(out), "--export", "savedmodel,tflite,uint8",
                            "--export_tile", "64", cwd=tmp_path)
     assert code == 0, stderr

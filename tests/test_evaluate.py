@@ -27,7 +27,7 @@ def _evaluate(data_dir, tmp_path, *args):
 
 
 def test_zsrgan_one_image_few_iterations_and_resume(data_dir, tmp_path):
-    args = ["--method", "zsrgan", "--preset", "cpu", "--iterations", "2", "--limit", "1"]
+    args = ["--method", "zsrgan", "--preset", "fast", "--iterations", "2", "--limit", "1"]
     _evaluate(data_dir, tmp_path, *args)
     out = tmp_path / "docs" / "m"
     record = json.loads((out / "per_image" / "baby.json").read_text())

@@ -25,12 +25,12 @@ BUILTINS = {"ADD", "CAST", "CONV_2D", "DEPTH_TO_SPACE", "DEQUANTIZE", "MINIMUM",
 
 @pytest.fixture(scope="module")
 def generator(photo):
-    """A float32 generator briefly trained on the sample photo (cpu preset, 40 iterations).
+    """A float32 generator briefly trained on the sample photo (fast preset, 40 iterations).
 
     float32 whatever the CPU: the parity checks compare float32 exports with it
     (a mixed-precision generator is tested on its own below)."""
     model, _ = zsrgan_tf.train_on_image(
-        photo, zsrgan_tf.preset("cpu", iterations=40, precision="float32"))
+        photo, zsrgan_tf.preset("fast", iterations=40, precision="float32"))
     return model.generator
 
 

@@ -111,7 +111,7 @@ def test_network_sizes_come_from_the_config():
 @pytest.mark.slow
 @pytest.mark.parametrize("scale", [3, 4])
 def test_train_on_image_other_scales(small_lr, scale):
-    config = zsrgan_tf.preset("cpu", scale=scale, iterations=2, batch_size=2)
+    config = zsrgan_tf.preset("fast", scale=scale, iterations=2, batch_size=2)
     model, history = zsrgan_tf.train_on_image(small_lr, config)
     assert len(history.history["l_g_pix"]) == 2
     assert model.upscale(small_lr).shape == (72 * scale, 80 * scale, 3)
@@ -130,7 +130,7 @@ def test_subpixel_generator_trains_at_scale_3(small_lr, kernel):
 
 def test_gan_at_scale_3_with_a_kernel(small_lr):
     """Kernel-aware crops of 64 at x3 become 66, not 63 (below the discriminator's input)."""
-    config = zsrgan_tf.preset("cpu", scale=3, iterations=2, batch_size=2, kernel="gaussian:2.0")
+    config = zsrgan_tf.preset("fast", scale=3, iterations=2, batch_size=2, kernel="gaussian:2.0")
     _, history = zsrgan_tf.train_on_image(small_lr, config)
     assert np.isfinite(history.history["l_d"]).all() and history.history["l_d"][-1] > 0
 
@@ -154,7 +154,7 @@ def test_crops_too_small_for_the_discriminator_are_refused(rng):
 
 @pytest.mark.slow
 def test_train_on_image_is_reproducible(small_lr):
-    config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2)
+    config = zsrgan_tf.preset("fast", iterations=2, batch_size=2)
     a = zsrgan_tf.train_on_image(small_lr, config)[0].upscale(small_lr)
     b = zsrgan_tf.train_on_image(small_lr, config)[0].upscale(small_lr)
     np.testing.assert_allclose(a, b, atol=1e-5)
@@ -182,7 +182,7 @@ def test_gan_warmup_trains_the_generator_on_l1_only(small_lr):
         model, _ = zsrgan_tf.train_on_image(small_lr, config)
         return model.generator.get_weights()
 
-    base = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, crop_size=64)
+    base = zsrgan_tf.preset("fast", iterations=2, batch_size=2, crop_size=64)
     warm = generator_after(base.replace(gan_warmup=2))
     l1 = generator_after(base.replace(lambda_percep=0.0, lambda_gan=0.0))
     full = generator_after(base)

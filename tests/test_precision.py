@@ -27,7 +27,7 @@ def test_resolve_by_device(monkeypatch):
 def test_mixed_precision_step_on_cpu(photo, policy):
     """The GPU path's policies run the same train_step on CPU, losses in float32."""
     lr = photo[:72, :80]
-    config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, precision=policy)
+    config = zsrgan_tf.preset("fast", iterations=2, batch_size=2, precision=policy)
     model, history = zsrgan_tf.train_on_image(lr, config)
     assert model.generator.dtype_policy.name == policy
     assert model.generator.get_layer("conv1").compute_dtype == policy.split("_")[1]
@@ -83,7 +83,7 @@ def test_gpu_default_on_cpu_rounds_crops(photo):
     """The GPU default (mixed_float16, loss scaling, XLA) compiles and trains here
     too; XLA's crops are multiples of 16."""
     lr = photo[:90, :100]
-    config = zsrgan_tf.preset("cpu", iterations=2, batch_size=2, crop_size=128,
+    config = zsrgan_tf.preset("fast", iterations=2, batch_size=2, crop_size=128,
                               precision="mixed_float16")
     model, history = zsrgan_tf.train_on_image(lr, config, jit_compile=True)
     assert model.jit_compile and type(model.g_optimizer).__name__ == "LossScaleOptimizer"

@@ -21,7 +21,7 @@ SCRIPT = os.path.join(REPO, "scripts", "train_one.py")
 
 
 def _command(*args):
-    return [sys.executable, SCRIPT, "--preset", "cpu", *args]
+    return [sys.executable, SCRIPT, "--preset", "fast", *args]
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +86,10 @@ class _PoisonAt(keras.callbacks.Callback):
 def test_nan_loss_stops_and_keeps_the_last_good_generator(crop, tmp_path):
     image = tmp_path / "crop.png"
     Image.fromarray(crop).save(image)
-    config = zsrgan_tf.preset("cpu", iterations=12)
+    config = zsrgan_tf.preset("fast", iterations=12)
     out = tmp_path / "out"
     with pytest.raises(cli.TrainingError) as error:
-        cli.run(str(image), config, cli.RunOptions("cpu", str(out), checkpoint_every=5),
+        cli.run(str(image), config, cli.RunOptions("fast", str(out), checkpoint_every=5),
                 extra_callbacks=[_PoisonAt(7)])
     partial = out / ".crop_x2.partial"
     kept = partial / "generator_last_good.keras"

@@ -68,7 +68,7 @@ flags.DEFINE_enum("preset", "auto", sorted(config_lib.PRESETS),
                   "Settings preset: 'auto' (the default: L1 training of the sub-pixel generator "
                   "on sons made the way the image was, read from the image; see --kernel), "
                   "'fast' (the paper's losses on bicubic sons, 300 steps), 'paper' (the paper, "
-                  "exactly), 'cpu' (fast, 600 steps), 'zssr' (ZSSR's recipe), 'zssr-subpixel' "
+                  "exactly), 'zssr' (ZSSR's recipe), 'zssr-subpixel' "
                   "(auto's recipe, bicubic sons unless --kernel) or 'blind' (zssr on 600 steps "
                   "with a Gaussian estimated from the image).")
 flags.DEFINE_integer("iterations", None, "Override the preset's number of iterations.")

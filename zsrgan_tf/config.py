@@ -154,18 +154,13 @@ class TrainConfig:
 PRESETS = {
     # The paper, exactly: 2000 steps of 12 x 128x128, lr halved every 500.
     "paper": TrainConfig(),
-    # The CPU demo: the paper's losses and sampler on 4 x 64x64 crops, 600
-    # steps, lr halved every 150 (the same four-stage schedule, compressed),
-    # then ZSSR's 10 back-projection steps (bicubic degradation), which the
-    # paper does not do: on Set5 g20 +0.27 dB PSNR-Y (butterfly -0.37) and 15%
-    # lower LPIPS for the fast preset; the ensemble adds nothing (docs/results.md,
-    # "Test-time options of the bicubic-son presets").
-    "cpu": TrainConfig(iterations=600, crop_size=64, batch_size=4, lr_halve_every=150,
-                       back_projection=10),
-    # The default, chosen by time to quality (docs/history.md, "Time to quality:
-    # the default preset"; the default is now auto): the shortest
-    # schedule tried whose final PSNR-Y on Set5 baby and butterfly is at most
-    # 0.2 dB below the paper preset's (seed 0): the cpu preset at 300 steps.
+    # The paper's losses and sampler on 4 x 64x64 crops, 300 steps, lr halved
+    # every 75 (the same four-stage schedule, compressed): the shortest schedule
+    # tried whose final PSNR-Y on Set5 baby and butterfly is at most 0.2 dB below
+    # the paper preset's (docs/history.md, "Time to quality: the default
+    # preset"). Then ZSSR's 10 back-projection steps (bicubic degradation), which
+    # the paper does not do (docs/results.md, "Test-time options of the
+    # bicubic-son presets").
     "fast": TrainConfig(iterations=300, crop_size=64, batch_size=4, lr_halve_every=75,
                         back_projection=10),
     # ZSSR's recipe (docs/method.md section 3): L1 only, one 128x128 crop
