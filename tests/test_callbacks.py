@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from zsrgan_tf import callbacks, inference, tiling
+from zsrgan_tf import callbacks, degradation, inference, tiling
 
 
 def test_divergence_guard_stops_at_first_non_finite():
@@ -129,7 +129,7 @@ def test_step_progress_shows_long_steps_only(monkeypatch):
         "ensemble 3/3 | elapsed 0:00:20 | ETA 0:00:00"]
 
 
-def test_tiles_and_ensemble_report_every_step():
+def test_tiles_ensemble_and_back_projection_report_every_step():
     calls = []
     lr = np.zeros((10, 7, 3), np.float32)
     tiling.tiled(lambda x: np.repeat(np.repeat(x, 2, 0), 2, 1), lr, 4, 1,
@@ -139,3 +139,7 @@ def test_tiles_and_ensemble_report_every_step():
     inference.self_ensemble(lambda x: np.repeat(np.repeat(x, 2, 0), 2, 1), lr, 2,
                             progress=lambda *a: calls.append(a))
     assert calls == [("ensemble", i, 8) for i in range(9)]
+    calls.clear()
+    inference.back_project(np.zeros((20, 14, 3), np.float32), lr, degradation.parse("bicubic"),
+                           2, iterations=3, progress=lambda *a: calls.append(a))
+    assert calls == [("back-projection", i, 3) for i in range(4)]

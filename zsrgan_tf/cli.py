@@ -388,7 +388,8 @@ def _train_and_write(image_path, picture, config, degradation, evidence, outputs
         alpha = degradation.upscale(picture.alpha[..., None], config.scale).numpy()[..., 0]
     model.generator.save(os.path.join(partial, GENERATOR))
     exported = export.write_exports(generators, config.scale, partial, options.export,
-                                    options.export_tile, degradation.grid)
+                                    options.export_tile, degradation.grid,
+                                    callbacks.StepProgress())
     imaging.write_png(os.path.join(partial, os.path.basename(outputs.png)), sr, alpha,
                       picture.grey, bits)
     record = _record(image_path, picture, config, options.preset, outputs.png, sr, model,

@@ -177,7 +177,7 @@ def flex_ops(content):
     return [op for op in tflite_ops(content) if op not in builtin]
 
 
-def write_exports(generator, scale, folder, kinds, tile=256, grid="centre"):
+def write_exports(generator, scale, folder, kinds, tile=256, grid="centre", progress=None):
     """Writes the requested exports into ``folder`` (which must exist), replacing
     earlier ones of the same names.
 
@@ -192,22 +192,28 @@ def write_exports(generator, scale, folder, kinds, tile=256, grid="centre"):
         ``_uint8`` copy of each TFLite file with uint8 input and output.
       tile: side of the fixed-size TFLite input, in LR pixels (0: none).
       grid: the ``degrade.GRIDS`` member the generator was trained on.
+      progress: optional ``progress(label, done, total)``, called with label
+        ``"export"`` before the first file and after each.
 
     Returns:
       The written paths, in order.
     """
     check_kinds(kinds)
-    written = []
-    if "savedmodel" in kinds:
-        written.append(os.path.join(folder, "savedmodel"))
-        save_savedmodel(generator, scale, written[-1], grid)
     weights = [q for q, kind in zip(QUANTIZATIONS, ("tflite", "fp16", "int8")) if kind in kinds]
     ios = ["float32", "uint8"] if "uint8" in kinds else ["float32"]
-    for quantization in weights:
-        for size in [None, tile] if tile else [None]:
-            for io in ios:
-                name = (f"upscaler_{quantization}{f'_tile{size}' if size else ''}"
-                        f"{'_uint8' if io == 'uint8' else ''}.tflite")
-                written.append(os.path.join(folder, name))
-                save_tflite(generator, scale, written[-1], quantization, size, io, grid)
+    jobs = [("savedmodel", None)] if "savedmodel" in kinds else []
+    jobs += [((f"upscaler_{quantization}{f'_tile{size}' if size else ''}"
+               f"{'_uint8' if io == 'uint8' else ''}.tflite"), (quantization, size, io))
+             for quantization in weights for size in ([None, tile] if tile else [None])
+             for io in ios]
+    report = progress or (lambda label, done, total: None)
+    report("export", 0, len(jobs))
+    written = []
+    for name, tflite in jobs:
+        written.append(os.path.join(folder, name))
+        if tflite is None:
+            save_savedmodel(generator, scale, written[-1], grid)
+        else:
+            save_tflite(generator, scale, written[-1], *tflite, grid)
+        report("export", len(written), len(jobs))
     return written

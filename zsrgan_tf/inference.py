@@ -77,7 +77,7 @@ def self_ensemble(upscale, lr, scale, grid="centre", transforms=degradation_lib.
     return np.nanmedian(np.stack(estimates), axis=0).astype(np.float32)
 
 
-def back_project(sr, lr, degradation, scale, iterations=10):
+def back_project(sr, lr, degradation, scale, iterations=10, progress=None):
     """Makes ``sr`` consistent with ``lr``: ``sr += up(lr - down(sr))``, repeated (ZSSR).
 
     ``down`` is the degradation's linear part (``Degradation.downscale``: blur and
@@ -89,15 +89,20 @@ def back_project(sr, lr, degradation, scale, iterations=10):
       degradation: a ``degradation.Degradation``.
       scale: integer factor.
       iterations: number of corrections (0 returns ``sr``).
+      progress: optional ``progress(label, done, total)``, called with label
+        ``"back-projection"`` before the first correction and after each.
 
     Returns:
       float32 ``(scale*H, scale*W, 3)`` clipped to [0, 1].
     """
     sr = np.asarray(sr, np.float32)
     lr = imaging.to_float(lr)
-    for _ in range(iterations):
+    report = progress or (lambda label, done, total: None)
+    report("back-projection", 0, iterations)
+    for i in range(iterations):
         residual = lr - degradation.downscale(sr, scale).numpy()
         sr = np.clip(sr + degradation.upscale(residual, scale).numpy(), 0.0, 1.0)
+        report("back-projection", i + 1, iterations)
     return sr
 
 
@@ -167,8 +172,9 @@ def upscale(model, lr, config, tile=None, pad=None, progress=None):
         0 is one whole-image pass.
       pad: context per tile side, LR pixels; None: ``TILE_PAD``, or the
         generator's ``context`` when that is larger.
-      progress: optional ``progress(label, done, total)`` for the tiles, or,
-        in one pass, the ensemble's transforms (``callbacks.StepProgress``).
+      progress: optional ``progress(label, done, total)`` for the tiles (or,
+        in one pass, the ensemble's transforms) and the back-projection
+        (``callbacks.StepProgress``).
 
     Returns:
       float32 ``(scale*H, scale*W, 3)`` in [0, 1].
@@ -190,5 +196,5 @@ def upscale(model, lr, config, tile=None, pad=None, progress=None):
     sr = tiling.tiled(network, lr, tile, pad, progress=progress) if tile else network(lr, progress)
     # With noise or JPEG in the input, an output consistent with it would carry them.
     if config.back_projection and degradation.linear:
-        sr = back_project(sr, lr, degradation, config.scale, config.back_projection)
+        sr = back_project(sr, lr, degradation, config.scale, config.back_projection, progress)
     return sr
