@@ -88,7 +88,7 @@ def super_resolve(method, lr, config, checkpoint=None, callbacks=(), jpeg_tables
             checkpoint=checkpoint if last else None, checkpoint_every=CHECKPOINT_EVERY,
             degradation=degradation)
         lr_of_step = image
-        image = inference.upscale(model, image, step_config)
+        image = inference.super_resolve(model, image, step_config)
     sr = image
     seconds = earlier + time.perf_counter() - t0
     return sr, {
@@ -111,8 +111,8 @@ def _variants(model, lr, config):
         return {}
     return {
         "network": model.upscale(lr),
-        "ensemble": inference.upscale(model, lr, config.replace(back_projection=0)),
-        "back_projection": inference.upscale(model, lr, config.replace(ensemble=False)),
+        "ensemble": inference.super_resolve(model, lr, config.replace(back_projection=0)),
+        "back_projection": inference.super_resolve(model, lr, config.replace(ensemble=False)),
     }
 
 

@@ -100,8 +100,8 @@ def test_integer_images_are_scaled_like_read_image(rng):
                                   inference.back_project(sr, lr, g20, 2, 2))
     config = zsrgan_tf.preset("zssr", kernel="gaussian:2.0", back_projection=2)
     model = zsrgan_tf.ZSRGAN(config, g20)
-    np.testing.assert_array_equal(inference.upscale(model, lr8, config, tile=0),
-                                  inference.upscale(model, lr, config, tile=0))
+    np.testing.assert_array_equal(inference.super_resolve(model, lr8, config, tile=0),
+                                  inference.super_resolve(model, lr, config, tile=0))
 
 
 @pytest.mark.parametrize("kernel,subpixel", [("bicubic", False), ("gaussian:2.0", False),
@@ -114,12 +114,12 @@ def test_tiled_inference_equals_one_pass(kernel, subpixel, rng):
                               back_projection=0, subpixel=subpixel)
     model = zsrgan_tf.ZSRGAN(config, degradation.parse(kernel))
     lr = rng.random((45, 58, 3)).astype(np.float32)
-    whole = inference.upscale(model, lr, config, tile=0)
-    tiled = inference.upscale(model, lr, config, tile=16, pad=inference.TILE_PAD)
+    whole = inference.super_resolve(model, lr, config, tile=0)
+    tiled = inference.super_resolve(model, lr, config, tile=16, pad=inference.TILE_PAD)
     assert tiled.shape == whole.shape == (90, 116, 3)
     assert np.abs(tiled - whole).max() <= 1e-5
     # Too little context shows at the seams: the comparison can fail.
-    assert np.abs(inference.upscale(model, lr, config, tile=16, pad=1) - whole).max() > 1e-3
+    assert np.abs(inference.super_resolve(model, lr, config, tile=16, pad=1) - whole).max() > 1e-3
 
 
 def test_tile_windows_are_never_narrower_than_the_mirror_padding_needs():
@@ -139,8 +139,8 @@ def test_deep_generators_get_enough_tile_context(rng):
     model = zsrgan_tf.ZSRGAN(config, degradation.parse(config.kernel))
     assert inference.context(model.generator, 2) == 23 > inference.TILE_PAD
     lr = rng.random((60, 52, 3)).astype(np.float32)
-    whole = inference.upscale(model, lr, config, tile=0)
-    assert np.abs(inference.upscale(model, lr, config, tile=16) - whole).max() <= 1e-5
+    whole = inference.super_resolve(model, lr, config, tile=0)
+    assert np.abs(inference.super_resolve(model, lr, config, tile=16) - whole).max() <= 1e-5
 
 
 def test_auto_tile_keeps_one_pass_within_the_budget():

@@ -48,7 +48,7 @@ def test_zssr_subpixel_trains_and_upscales_in_bf16(photo):
     model, history = zsrgan_tf.train_on_image(lr, config)
     assert model.generator.dtype_policy.name == "mixed_bfloat16" and model.generator.block == 2
     assert all(np.isfinite(v[-1]) for v in history.history.values())
-    sr = inference.upscale(model, lr, config)
+    sr = inference.super_resolve(model, lr, config)
     assert sr.dtype == np.float32 and sr.shape == (144, 160, 3) and np.isfinite(sr).all()
 
 

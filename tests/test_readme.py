@@ -31,7 +31,7 @@ def test_fit_example_runs(tmp_path, monkeypatch, photo, path):
         return
     # docs/usage.md's second example: a preset, then the preset's test-time options.
     presets = _python_blocks(path)[1]
-    assert "zsrgan_tf.inference.upscale(model, lr, config)" in presets
+    assert "zsrgan_tf.inference.super_resolve(model, lr, config)" in presets
     exec(compile(presets.replace('kernel="gaussian:2.0")', 'kernel="gaussian:2.0", iterations=2)'),
                  path, "exec"), namespace)
     assert namespace["sr"].shape == (144, 160, 3) and namespace["config"].iterations == 2

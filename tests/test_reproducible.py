@@ -39,7 +39,7 @@ def run(name):
     config = zsrgan_tf.preset(preset, precision="float32", **settings)
     model, history = zsrgan_tf.train_on_image(photo, config)
     losses = [history.history[k][-1] for k in sorted(history.history)]
-    return inference.upscale(model, photo, config)[CROP], np.array(losses, np.float64)
+    return inference.super_resolve(model, photo, config)[CROP], np.array(losses, np.float64)
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))

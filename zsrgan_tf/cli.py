@@ -125,7 +125,7 @@ class RunOptions:
       overwrite: replace existing outputs.
       export: kinds of ``export.write_exports`` (savedmodel, tflite, fp16, int8, uint8).
       export_tile: input side of the fixed-size TFLite files, LR pixels (0: none).
-      tile, tile_pad: inference tiling (``inference.upscale``); None: by memory.
+      tile, tile_pad: inference tiling (``inference.super_resolve``); None: by memory.
       resume: continue an interrupted run from its partial folder.
       checkpoint_every: iterations between saved training states, >= 1.
       bit_depth: "auto" (the input's), "8" or "16": bits per channel of the PNG.
@@ -366,7 +366,7 @@ def _train_and_write(image_path, picture, config, degradation, evidence, outputs
         if guard.diverged_at:
             raise _diverged(f"{image_path}: training diverged (non-finite loss at iteration "
                             f"{guard.diverged_at})", model, step_state, partial)
-        image = inference.upscale(model, image, step_config, options.tile, options.tile_pad,
+        image = inference.super_resolve(model, image, step_config, options.tile, options.tile_pad,
                                   callbacks.StepProgress())
         if not numpy.isfinite(image).all():
             raise _diverged(f"{image_path}: training diverged (non-finite output)", model,
@@ -385,7 +385,7 @@ def _train_and_write(image_path, picture, config, degradation, evidence, outputs
                               config.scale)
     alpha = None
     if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
-        alpha = degradation.upscale(picture.alpha[..., None], config.scale).numpy()[..., 0]
+        alpha = degradation.interpolate(picture.alpha[..., None], config.scale).numpy()[..., 0]
     model.generator.save(os.path.join(partial, GENERATOR))
     exported = export.write_exports(generators, config.scale, partial, options.export,
                                     options.export_tile, degradation.grid,

@@ -238,7 +238,7 @@ def father_son_dataset(image, config=None, degradation=None, start=0, crop_multi
             # The sons' own noise: a stream folded from the last seed, so the
             # other streams are those of the paper's sons.
             noise_seed = tf.random.experimental.stateless_fold_in(seeds[4], 1)
-            son = degradation.upscale(degradation.degrade(father, scale, noise_seed), scale)
+            son = degradation.interpolate(degradation.degrade(father, scale, noise_seed), scale)
         son += noise_sigma * tf.random.stateless_normal(tf.shape(son), seeds[4])
         return son, father
 

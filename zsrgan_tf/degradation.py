@@ -136,8 +136,9 @@ class Degradation:
         compressed = tf.map_fn(compress, levels, fn_output_signature=tf.uint8)
         return tf.cast(compressed, tf.float32) / LEVELS
 
-    def upscale(self, images, scale):
-        """Bicubic upscaling on this degradation's grid (the generator's input)."""
+    def interpolate(self, images, scale):
+        """Bicubic interpolation x``scale`` on this degradation's grid (the
+        generator's input; back-projection's ``up``)."""
         return degrade.upscale_bicubic(images, scale, self.grid)
 
     def symmetries(self):

@@ -81,7 +81,7 @@ class ZSRGAN(keras.Model):
         (``make_optimizer(config)``) and the data (``father_son_dataset(lr,
         config)``) take the rest.
       degradation: the ``degradation.Degradation`` the sons are made with, kept
-        as ``model.degradation`` for ``inference.upscale`` (not saved with the
+        as ``model.degradation`` for ``inference.super_resolve`` (not saved with the
         model: a reloaded one has None). Default: ``config.kernel``'s, when it
         needs no estimate.
       generator, discriminator: networks to train; new ones of the config's

@@ -101,7 +101,7 @@ def back_project(sr, lr, degradation, scale, iterations=10, progress=None):
     report("back-projection", 0, iterations)
     for i in range(iterations):
         residual = lr - degradation.downscale(sr, scale).numpy()
-        sr = np.clip(sr + degradation.upscale(residual, scale).numpy(), 0.0, 1.0)
+        sr = np.clip(sr + degradation.interpolate(residual, scale).numpy(), 0.0, 1.0)
         report("back-projection", i + 1, iterations)
     return sr
 
@@ -154,7 +154,7 @@ def auto_tile(shape, scale, filters, block=1, budget=MEMORY_BUDGET, pad=TILE_PAD
     return max(32, math.isqrt(budget // per_pixel) - 2 * pad)
 
 
-def upscale(model, lr, config, tile=None, pad=None, progress=None):
+def super_resolve(model, lr, config, tile=None, pad=None, progress=None):
     """The final SR image of a trained run, with the config's test-time options.
 
     Large images are processed in tiles with ``pad`` pixels of context, which

@@ -21,7 +21,7 @@ def _son_test_pair(lr, config, degradation):
     h, w = (min(n, _SON_TEST_SIDE) // s * s for n in lr.shape[:2])
     top, left = (lr.shape[0] - h) // 2, (lr.shape[1] - w) // 2
     image = np.asarray(lr[top:top + h, left:left + w], np.float32)
-    son_input = degradation.upscale(degradation.downscale(image[None], s), s)
+    son_input = degradation.interpolate(degradation.downscale(image[None], s), s)
     return son_input, image
 
 
