@@ -58,8 +58,8 @@ def _run(config, lr, hr, lpips):
               "final_losses": {k: float(np.mean(v[-20:])) for k, v in history.history.items()},
               "machine": report.machine()["summary"]}
     for name, options in INFERENCE.items():
-        scores = evaluation.score(inference.super_resolve(model, lr, config.replace(**options)), hr,
-                                  config.scale, lpips)
+        sr = inference.super_resolve(model, lr, config.replace(**options))
+        scores = evaluation.score(sr, hr, config.scale, lpips)
         record[name] = {"psnr_y_mzsr": scores["mzsr"]["psnr_y"], "lpips": scores["lpips"]}
     return record
 

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from zsrgan_tf import files
-from zsrgan_tf.config import FORMER_SETTINGS
+from zsrgan_tf.config import without_former_settings
 
 
 class CheckpointMismatch(ValueError):
@@ -55,8 +55,7 @@ def _same_settings(stored, current, defaults):
         return True
     if not defaults or "config" not in stored or "config" not in current:
         return False
-    stored = {**stored, "config": {k: v for k, v in stored["config"].items()
-                                   if k not in FORMER_SETTINGS or FORMER_SETTINGS[k] != v}}
+    stored = {**stored, "config": without_former_settings(stored["config"])}
     config = {k: v for k, v in current["config"].items()
               if k in stored["config"] or k not in defaults or v != defaults[k]}
     return stored == {**current, "config": config}

@@ -366,8 +366,8 @@ def _train_and_write(image_path, picture, config, degradation, evidence, outputs
         if guard.diverged_at:
             raise _diverged(f"{image_path}: training diverged (non-finite loss at iteration "
                             f"{guard.diverged_at})", model, step_state, partial)
-        image = inference.super_resolve(model, image, step_config, options.tile, options.tile_pad,
-                                  callbacks.StepProgress())
+        image = inference.super_resolve(model, image, step_config, options.tile,
+                                        options.tile_pad, callbacks.StepProgress())
         if not numpy.isfinite(image).all():
             raise _diverged(f"{image_path}: training diverged (non-finite output)", model,
                             step_state, partial)

@@ -141,14 +141,22 @@ class TrainConfig:
           ValueError: a former setting at another value (a run this version cannot
             reproduce), or a setting that never existed.
         """
-        settings = dict(settings)
-        for name, value in FORMER_SETTINGS.items():
-            if name in settings and settings.pop(name) != value:
-                raise ValueError(f"setting {name} is no longer supported (only {value!r})")
+        settings = without_former_settings(settings)
+        former = sorted(FORMER_SETTINGS.keys() & settings.keys())
+        if former:
+            raise ValueError(f"settings {former} are supported only at "
+                             f"{ {k: FORMER_SETTINGS[k] for k in former} }")
         unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
             raise ValueError(f"unknown settings {unknown}")
         return cls(**settings)
+
+
+def without_former_settings(settings):
+    """A settings dict without the ``FORMER_SETTINGS`` it holds at the value the
+    code now uses (a former setting at another value stays: it is another run)."""
+    return {k: v for k, v in settings.items()
+            if k not in FORMER_SETTINGS or FORMER_SETTINGS[k] != v}
 
 
 PRESETS = {
