@@ -2,8 +2,9 @@
 
 Methods:
 - ``bicubic``: MATLAB bicubic upscaling (``degrade.upscale_bicubic``).
-- ``zssr``: the paper's ZSSR baseline, the same generator and sampler trained
-  with the pixel loss only (``lambda_percep = lambda_gan = 0``).
+- ``l1``: the paper's ZSSR baseline, the same generator and sampler trained
+  with the pixel loss only (``lambda_percep = lambda_gan = 0``). Result
+  folders written before this name was chosen call it ``zssr``.
 - ``zsrgan``: the full method.
 Trained methods report their final iteration; the ground truth is used only
 by ``score``, after super-resolution.
@@ -21,7 +22,7 @@ from zsrgan_tf import callbacks as callbacks_lib
 from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf import degrade, estimate, files, gradual, imaging, inference, metrics, train
 
-METHODS = ("bicubic", "zssr", "zsrgan")
+METHODS = ("bicubic", "l1", "zsrgan")
 # The g20 test sets' LR folder (Gaussian blur, covariance 2.0, x2; docs/method.md section 3).
 G20_LR_DIR = "LR_g20_x2"
 # Training state saved every this many iterations when a checkpoint path is given.
@@ -34,7 +35,7 @@ def method_config(method, config):
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "bicubic":
         return None
-    if method == "zssr":
+    if method == "l1":
         return config.replace(lambda_percep=0.0, lambda_gan=0.0)
     return config
 

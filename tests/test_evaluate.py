@@ -92,8 +92,8 @@ def test_bicubic_set5_table(data_dir, tmp_path):
     assert not (tmp_path / "bp2").exists()
 
 
-def test_zssr_is_the_pixel_loss_only():
-    config = evaluation.method_config("zssr", zsrgan_tf.preset("paper"))
+def test_l1_is_the_pixel_loss_only():
+    config = evaluation.method_config("l1", zsrgan_tf.preset("paper"))
     assert (config.lambda_pix, config.lambda_percep, config.lambda_gan) == (1.0, 0.0, 0.0)
     assert evaluation.method_config("bicubic", zsrgan_tf.preset("paper")) is None
     with pytest.raises(ValueError):
