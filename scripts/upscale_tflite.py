@@ -8,18 +8,19 @@ where TensorFlow and zsrgan_tf are not installed: copy this file and
     python scripts/upscale_tflite.py --model upscaler_fp32.tflite --image x.png
 
 Models: any file written by ``zsrgan_tf.export`` (signature ``serve``: float32
-in [0, 1], or ``serve_uint8``). Dynamic-size models take the image in tiles of
-``--tile`` LR pixels; fixed-size models (``*_tileN.tflite``) in tiles of their
-input size. Each tile is cut with ``--tile_pad`` pixels of context, and only its
-centre is kept, so the result equals one whole-image pass as long as the pad
-covers the network's reach: 2 LR pixels of bicubic plus ``ceil(depth * block /
-scale)`` for the generator (``block`` = scale for the sub-pixel one, else 1),
-plus 1 on the corner grid: 7 for the paper's net at x2, 11 for the sub-pixel
-one. The file does not record its generator; the default 16 covers the presets'
-and generators up to depth 13 in sub-pixel form (26 otherwise at x2). Tiles end at the image
-border where the image ends, so borders are handled as in a whole-image pass.
-An image smaller than a fixed model's input is mirrored up to that size; its
-right and bottom edges then differ from a whole-image pass within the reach.
+in [0, 1], or ``serve_uint8``). Each holds the whole test-time computation of
+the run (the network, and the self-ensemble and back-projection it was run
+with), so the output is ``train_one``'s. Dynamic-size models take the image in
+tiles of ``--tile`` LR pixels; fixed-size models (``*_tileN.tflite``) in tiles
+of their input size. Each tile is cut with ``--tile_pad`` pixels of context,
+and only its centre is kept, so the result equals one whole-image pass as long
+as the pad covers how far an output pixel depends on the input. The export
+writes that reach as ``tile_pad`` in ``upscaler.json`` beside the model, the
+default here; without the file the default is 16, which covers the network
+alone. Tiles end at the image border where the image ends, so borders are
+handled as in a whole-image pass. An image smaller than a fixed model's input
+is mirrored up to that size; its right and bottom edges then differ from a
+whole-image pass within the reach.
 
 Input: any Pillow image, turned upright by its EXIF orientation (as
 ``train_one`` reads it) and converted to 8-bit RGB (16-bit greyscale scaled,
@@ -30,6 +31,7 @@ Errors print one line and exit with status 2.
 
 import argparse
 import importlib.util
+import json
 import os
 import sys
 import tempfile
@@ -53,6 +55,11 @@ def _load_tiling():
 
 
 tiling = _load_tiling()
+
+# Written by the export beside the model files (``zsrgan_tf.export.CARD``).
+CARD = "upscaler.json"
+# Context without the card: the network alone of every preset.
+DEFAULT_PAD = 16
 
 
 class Upscaler:
@@ -80,7 +87,7 @@ class Upscaler:
         (y,) = self.runner(**{self.input_name: x}).values()
         return y[0] / np.float32(255.0) if y.dtype == np.uint8 else y[0]
 
-    def upscale(self, lr, tile=256, pad=16):
+    def upscale(self, lr, tile=512, pad=DEFAULT_PAD):
         """uint8 RGB ``(H, W, 3)`` -> float32 RGB ``(s*H, s*W, 3)``, tile by tile."""
         h, w = lr.shape[:2]
         if not self.fixed:
@@ -91,6 +98,18 @@ class Upscaler:
         sr = tiling.tiled(self._run, lr, cores, pad, self.fixed)
         scale = sr.shape[0] // lr.shape[0]
         return sr[: h * scale, : w * scale]
+
+
+def read_card(model_path):
+    """The export's ``upscaler.json`` beside ``model_path`` as a dict ({} if absent)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), CARD)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        card = json.load(f)
+    if not isinstance(card, dict):
+        raise ValueError("not a JSON object")
+    return card
 
 
 def read_rgb(path):
@@ -123,9 +142,11 @@ def main(argv=None):
     parser.add_argument("--model", required=True, help=".tflite file from zsrgan_tf.export")
     parser.add_argument("--image", required=True, help="image to upscale")
     parser.add_argument("--output", help="PNG to write (default <image stem>_sr.png beside it)")
-    parser.add_argument("--tile", type=int, default=256,
-                        help="LR tile side for dynamic-size models (default 256)")
-    parser.add_argument("--tile_pad", type=int, default=16, help="context per side (default 16)")
+    parser.add_argument("--tile", type=int, default=512,
+                        help="LR tile side for dynamic-size models (default 512)")
+    parser.add_argument("--tile_pad", type=int, default=None,
+                        help="context per side, LR pixels (default: tile_pad of upscaler.json "
+                             "beside the model, else 16)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default all)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     args = parser.parse_args(argv)
@@ -135,6 +156,11 @@ def main(argv=None):
         print(f"upscale_tflite: {path}: {problem}", file=sys.stderr)
         return 2
 
+    if args.tile_pad is None:
+        try:
+            args.tile_pad = read_card(args.model).get("tile_pad", DEFAULT_PAD)
+        except (OSError, ValueError) as e:
+            return fail(os.path.join(os.path.dirname(args.model), CARD), f"unreadable ({e})")
     if args.tile < 1 or args.tile_pad < 0:
         return fail("--tile/--tile_pad", "tile must be >= 1 and tile_pad >= 0")
     if os.path.exists(output) and not args.overwrite:

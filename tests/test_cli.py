@@ -84,9 +84,8 @@ def test_train_one_writes_all_outputs(tiny_png, tmp_path):
 
 @pytest.mark.slow
 def test_train_one_exports(tiny_png, tmp_path):
+    import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
-
-    from zsrgan_tf import export, upscaler
 
     out = tmp_path / "models"
     code, _, stderr = _run("--image", tiny_png, "--preset", "fast", "--iterations", "2",
@@ -94,26 +93,28 @@ def test_train_one_exports(tiny_png, tmp_path):
                            "--export_tile", "64", cwd=tmp_path)
     assert code == 0, stderr
     files = ["savedmodel", "upscaler_fp32.tflite", "upscaler_fp32_uint8.tflite",
-             "upscaler_fp32_tile64.tflite", "upscaler_fp32_tile64_uint8.tflite"]
+             "upscaler_fp32_tile64.tflite", "upscaler_fp32_tile64_uint8.tflite", "upscaler.json"]
     run = out / "tiny_x2"
     assert json.loads((run / "config.json").read_text())["exports"] == files
     assert set(files) <= set(os.listdir(run))
-    # The uint8 LiteRT file reproduces the network in float32 (the PNG adds the
-    # preset's back-projection, which the export does not hold).
+    card = json.loads((run / "upscaler.json").read_text())
+    assert card == {"scale": 2, "grid": "centre", "degradation": "bicubic", "ensemble": 1,
+                    "back_projection": 10, "tile_pad": card["tile_pad"]}
+    # The uint8 LiteRT file holds the network and the preset's back-projection: it
+    # gives the PNG (to one grey level), and so does the SavedModel.
     interpreter = Interpreter(model_path=str(run / "upscaler_fp32_uint8.tflite"))
     runner = interpreter.get_signature_runner("serve_uint8")
     lr = np.asarray(Image.open(tiny_png).convert("RGB"))
     sr = runner(lr=lr[None])["output_0"][0]
-    generator = export.float32_copy(keras.saving.load_model(run / "generator.keras"))
-    want = upscaler.float_upscaler(generator, 2)(lr[None] / np.float32(255)).numpy()[0]
-    want = np.round(np.clip(want, 0, 1) * 255)
-    assert sr.dtype == np.uint8 and np.abs(sr.astype(int) - want).max() <= 1
+    png = np.asarray(Image.open(out / "tiny_x2.png").convert("RGB")).astype(int)
+    assert sr.dtype == np.uint8 and np.abs(sr.astype(int) - png).max() <= 1
+    saved = tf.saved_model.load(str(run / "savedmodel"))
+    sr = saved.serve_uint8(tf.constant(lr[None])).numpy()[0]
+    assert np.abs(sr.astype(int) - png).max() <= 1
 
 
 def test_train_one_kernel_aware(tiny_png, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
-
-    from zsrgan_tf import export, upscaler
 
     out = tmp_path / "models"
     code, stdout, stderr = _run("--image", tiny_png, "--preset", "zssr", "--kernel", "blind",
@@ -127,16 +128,18 @@ def test_train_one_kernel_aware(tiny_png, tmp_path):
     assert kernel.startswith("gaussian:") and float(kernel.partition(":")[2]) > 0
     assert f"{tiny_png}: degradation {kernel} (covariance " in stderr
     assert record["degradation"]["spec"] == kernel and record["config"]["ensemble"]
-    # The export is the network on the corner grid (ensemble and back-projection are not in
-    # it), in float32 (generator.keras keeps the run's precision: bf16 on CPUs with bf16 units).
+    # The export holds the network on the corner grid with the ensemble and the
+    # back-projection, in float32 (generator.keras keeps the run's precision: bf16 on
+    # CPUs with bf16 units): it gives the PNG to one grey level.
     generator = keras.saving.load_model(run / "generator.keras")
     assert generator.dtype_policy.name == record["execution"]["dtype_policy"]
     lr = zsrgan_tf.read_image(tiny_png)[None]
-    want = upscaler.float_upscaler(export.float32_copy(generator), 2, "corner")(lr).numpy()
     runner = Interpreter(model_path=str(run / "upscaler_fp32.tflite")).get_signature_runner()
-    assert np.abs(runner(lr=lr)["output_0"] - want).max() <= 1e-5
-    png = np.asarray(Image.open(out / "tiny_x2.png")) / 255.0
-    assert png.shape == want.shape[1:] and np.abs(png - want[0]).mean() < 0.02
+    got = zsrgan_tf.imaging.to_uint8(runner(lr=lr)["output_0"][0]).astype(int)
+    png = np.asarray(Image.open(out / "tiny_x2.png").convert("RGB")).astype(int)
+    assert np.abs(got - png).max() <= 1
+    card = json.loads((run / "upscaler.json").read_text())
+    assert (card["grid"], card["degradation"], card["ensemble"]) == ("corner", kernel, 8)
 
 
 @pytest.mark.parametrize(
@@ -282,3 +285,29 @@ def test_only_the_command_silences_tensorflows_start_up_lines(tmp_path):
     assert proc.returncode == 0, proc.stderr
     code, _, err = _run("--image", str(tmp_path / "missing.png"), cwd=tmp_path)
     assert code == 2 and err.splitlines() == [f"error: {tmp_path / 'missing.png'}: no such file"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", sorted(zsrgan_tf.config.PRESETS))
+def test_every_preset_exports_what_it_writes(preset, photo, tmp_path):
+    """For every preset (its ensemble, back-projection, grid and steps), the fp32 and
+    fp16 files give train_one's PNG to one grey level; for the default, the fixed-size
+    file does too, in tiles of the card's context."""
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    import upscale_tflite
+
+    image = tmp_path / "crop.png"
+    Image.fromarray(zsrgan_tf.imaging.to_uint8(photo[:128, :150])).save(image)
+    fixed = preset == "auto"
+    code, _, stderr = _run("--image", str(image), "--preset", preset, "--iterations", "2",
+                           "--output_dir", str(tmp_path), "--export", "tflite,fp16",
+                           "--export_tile", "128" if fixed else "0", cwd=tmp_path)
+    assert code == 0, stderr
+    record = json.loads((tmp_path / "crop_x2" / "config.json").read_text())
+    png = np.asarray(Image.open(tmp_path / "crop_x2.png").convert("RGB")).astype(int)
+    rgb = np.asarray(Image.open(image).convert("RGB"))
+    for name in record["exports"][:-1]:  # the .tflite files (the card is last)
+        runner = upscale_tflite.Upscaler(str(tmp_path / "crop_x2" / name))
+        pad = upscale_tflite.read_card(str(tmp_path / "crop_x2" / name))["tile_pad"]
+        sr = zsrgan_tf.imaging.to_uint8(runner.upscale(rgb, pad=pad)).astype(int)
+        assert np.abs(sr - png).max() <= 1, (preset, name, np.abs(sr - png).max())

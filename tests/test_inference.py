@@ -177,3 +177,66 @@ def test_a_kernel_file_keeps_all_8_transforms(tmp_path):
     np.save(tmp_path / "g20.npy", kernels.gaussian(2.0))
     g20 = degradation.parse(str(tmp_path / "g20.npy"))
     assert g20.symmetries() == degradation.DIHEDRAL
+
+
+def _numpy_ensemble(up, lr, scale, transforms):
+    """The ensemble by numpy on the corner grid: NaN where an inverse has no estimate,
+    then ``np.nanmedian``."""
+    shift = scale - 1
+    estimates = []
+    for t in transforms:
+        out = np.asarray(up(degradation.transform(lr, t)), np.float32).copy()
+        for axis, flip in ((1, t[2]), (0, t[1])):
+            if flip:
+                out = np.roll(np.flip(out, axis), -shift, axis)
+                index = [slice(None)] * 3
+                index[axis] = slice(-shift, None)
+                out[tuple(index)] = np.nan
+        estimates.append(np.swapaxes(out, 0, 1) if t[0] else out)
+    return np.nanmedian(np.stack(estimates), axis=0)
+
+
+@pytest.mark.parametrize("count", [8, 4, 2, 3])
+def test_ensemble_median_is_numpys_nanmedian(count, rng):
+    """Any subset of transforms (an anisotropic blur's 4 or 2, or others) on the corner
+    grid: where some inverses lack an estimate, the median of the rest."""
+    lr = rng.random((7, 10, 3)).astype(np.float32)
+    noise = {}
+
+    def up(x):  # a different answer per input orientation, so the median matters
+        key = x.tobytes()
+        noise.setdefault(key, rng.random((3 * x.shape[0], 3 * x.shape[1], 3), np.float32))
+        return noise[key]
+
+    transforms = degradation.DIHEDRAL[::8 // count][:count] if count != 3 else (
+        degradation.DIHEDRAL[0], degradation.DIHEDRAL[3], degradation.DIHEDRAL[6])
+    got = inference.self_ensemble(lambda x: up(np.asarray(x)), lr, 3, "corner", transforms)
+    np.testing.assert_array_equal(np.asarray(got), _numpy_ensemble(up, lr, 3, transforms))
+
+
+def _random_weights(model, rng, scale=0.03):
+    for weight in model.generator.weights:
+        weight.assign(rng.normal(0, scale, weight.shape).astype(np.float32))
+
+
+@pytest.mark.parametrize("kernel", ["bicubic", "gaussian:2.0", "gaussian:3,1,30", "gaussian:1.3+bicubic"])
+def test_context_bounds_how_far_the_input_reaches(kernel, rng):
+    """Change one input pixel: the output changes only within ``context`` LR pixels of
+    it (network, ensemble and back-projection), so tiles with that pad are exact."""
+    import zsrgan_tf
+
+    config = zsrgan_tf.preset("zssr", kernel=kernel, subpixel=True, g_filters=8,
+                              ensemble=True, back_projection=3)
+    model = zsrgan_tf.ZSRGAN(config, degradation.parse(kernel))
+    _random_weights(model, rng)
+    test_time = inference.TestTime.of(config, model.degradation)
+    reach = inference.context(model.generator, 2, test_time)
+    lr = rng.random((2 * reach + 21, 2 * reach + 17, 3)).astype(np.float32)
+    moved = lr.copy()
+    moved[reach + 10, reach + 8] = 1.0 - moved[reach + 10, reach + 8]
+    changed = np.any(inference.super_resolve(model, moved, config, tile=0)
+                     != inference.super_resolve(model, lr, config, tile=0), axis=2)
+    rows, cols = np.nonzero(changed)
+    assert rows.size
+    assert rows.min() >= 2 * 10 and rows.max() < 2 * (2 * reach + 11)
+    assert cols.min() >= 2 * 8 and cols.max() < 2 * (2 * reach + 9)

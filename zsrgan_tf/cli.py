@@ -38,7 +38,7 @@ import time
 import keras
 import numpy
 import tensorflow as tf
-from absl import app, flags
+from absl import app, flags, logging
 from PIL import Image
 
 import zsrgan_tf
@@ -92,8 +92,9 @@ flags.DEFINE_string(
 flags.DEFINE_string("settings", "", "More TrainConfig settings, key=value,... (tuples with '/'), "
                     "e.g. 'adaptive_lr=True,iterations=3000'.")
 flags.DEFINE_list(
-    "export", [], "Also export the generator: any of savedmodel, tflite (fp32), fp16, int8 "
-    "(TFLite weight formats), uint8 (uint8-I/O copies of the TFLite files).",
+    "export", [], "Also export the upscaler (the network with the run's ensemble and "
+    "back-projection; docs/export.md): any of savedmodel, tflite (fp32), fp16, int8 (TFLite "
+    "weight formats), uint8 (uint8-I/O copies of the TFLite files).",
 )
 flags.DEFINE_integer("tile", None, "LR tile side for inference; default: tiles only when one "
                      "pass would exceed 2 GiB (inference.auto_tile); 0: never tile.")
@@ -106,6 +107,9 @@ flags.DEFINE_enum("bit_depth", "auto", ["auto", "8", "16"],
                   "Bits per channel of the output PNG; auto: the input's.")
 flags.DEFINE_integer("export_tile", 256, "Input side (LR pixels) of the fixed-size TFLite "
                      "files for GPU delegates; 0 for dynamic-size files only.")
+flags.DEFINE_bool("export_ensemble", True, "Keep the run's self-ensemble in the exports (as "
+                  "the PNG was made); --noexport_ensemble runs the network once instead of "
+                  "up to 8 times, at some loss of quality.")
 
 
 GENERATOR = "generator.keras"  # the trained generator in the run folder
@@ -125,6 +129,7 @@ class RunOptions:
       overwrite: replace existing outputs.
       export: kinds of ``export.write_exports`` (savedmodel, tflite, fp16, int8, uint8).
       export_tile: input side of the fixed-size TFLite files, LR pixels (0: none).
+      export_ensemble: keep the run's self-ensemble in the exports.
       tile, tile_pad: inference tiling (``inference.super_resolve``); None: by memory.
       resume: continue an interrupted run from its partial folder.
       checkpoint_every: iterations between saved training states, >= 1.
@@ -136,6 +141,7 @@ class RunOptions:
     overwrite: bool = False
     export: tuple = ()
     export_tile: int = 256
+    export_ensemble: bool = True
     tile: int | None = None
     tile_pad: int | None = None
     resume: bool = False
@@ -387,8 +393,10 @@ def _train_and_write(image_path, picture, config, degradation, evidence, outputs
     if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
         alpha = degradation.interpolate(picture.alpha[..., None], config.scale).numpy()[..., 0]
     model.generator.save(os.path.join(partial, GENERATOR))
+    test_time = inference.TestTime(degradation, config.ensemble and options.export_ensemble,
+                                   config.back_projection)
     exported = export.write_exports(generators, config.scale, partial, options.export,
-                                    options.export_tile, degradation.grid,
+                                    options.export_tile, test_time,
                                     callbacks.StepProgress())
     imaging.write_png(os.path.join(partial, os.path.basename(outputs.png)), sr, alpha,
                       picture.grey, bits)
@@ -508,6 +516,8 @@ def main(argv):
     if len(argv) > 1:
         print(f"error: unexpected arguments {argv[1:]}", file=sys.stderr)
         return 2
+    if not FLAGS["verbosity"].present:  # TensorFlow's INFO lines (saving, exporting)
+        logging.set_verbosity(logging.WARNING)
     try:
         if FLAGS.image is None:
             raise UsageError("--image is required")
@@ -542,7 +552,7 @@ HELP_GROUPS = (
     ("how it trains", ("preset", "kernel", "iterations", "seed", "settings", "precision",
                        "checkpoint_every")),
     ("inference", ("tile", "tile_pad")),
-    ("export", ("export", "export_tile")),
+    ("export", ("export", "export_tile", "export_ensemble")),
 )
 
 

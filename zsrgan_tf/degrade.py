@@ -218,8 +218,7 @@ def downscale_bicubic(image, scale):
     symmetric borders) but O(pixels): the taps are the same for every output
     pixel, so each axis is one strided depthwise convolution of the
     symmetrically extended image, instead of a dense ``(H / s, H)`` matrix
-    product (O(H^2 W)): 0.34 s instead of 10 s for an 8000x6000 image on 2
-    cores (docs/results.md, "Back-projection speed").
+    product (O(H^2 W); timings: docs/results.md, "Back-projection speed").
 
     Args:
       image: float tensor ``(H, W, C)`` or ``(N, H, W, C)`` (float32 or float64;

@@ -1,7 +1,9 @@
 """Exporting a trained generator for inference without this package.
 
 Every export is the whole upscaler (``upscaler.py``: bicubic x``scale`` from
-builtin ops, the generator, clipping) with two signatures:
+builtin ops, the generator, clipping, and the run's test-time options,
+``inference.TestTime``: the self-ensemble and back-projection), so it gives
+what ``train_one`` gives, with two signatures:
 
 - ``serve``: float32 ``lr`` ``(N, H, W, 3)`` in [0, 1] -> float32 ``sr``
   ``(N, sH, sW, 3)`` in [0, 1];
@@ -23,13 +25,14 @@ Formats:
 Writes are atomic: a temporary sibling is renamed onto the target.
 """
 
+import json
 import os
 import tempfile
 
 import keras
 import tensorflow as tf
 
-from zsrgan_tf import files, models, upscaler
+from zsrgan_tf import files, inference, models, upscaler
 
 QUANTIZATIONS = ("fp32", "fp16", "int8")
 # Input/output dtype -> signature name.
@@ -64,11 +67,11 @@ def float32_copy(generator):
     return copy
 
 
-def _archive(generator, scale, spatial, grid):
+def _archive(generator, scale, spatial, test_time):
     """A Keras ExportArchive with both signatures; ``spatial`` is None or a tile side."""
     generator = [float32_copy(g) for g in upscaler.as_steps(generator)]
-    models = {IO_TYPES["float32"]: upscaler.float_upscaler(generator, scale, grid),
-              IO_TYPES["uint8"]: upscaler.uint8_upscaler(generator, scale, grid)}
+    models = {IO_TYPES["float32"]: upscaler.float_upscaler(generator, scale, test_time),
+              IO_TYPES["uint8"]: upscaler.uint8_upscaler(generator, scale, test_time)}
     batch = None if spatial is None else 1
     archive = keras.export.ExportArchive()
     for name, model in models.items():
@@ -81,7 +84,7 @@ def _archive(generator, scale, spatial, grid):
     return archive
 
 
-def save_savedmodel(generator, scale, path, grid="centre"):
+def save_savedmodel(generator, scale, path, test_time=inference.TestTime()):
     """Writes the upscaler as a SavedModel folder at ``path`` (dynamic N, H, W).
 
     Args:
@@ -89,14 +92,14 @@ def save_savedmodel(generator, scale, path, grid="centre"):
         of a gradual run's (``upscaler.as_steps``).
       scale: its integer upscaling factor.
       path: folder to create (or replace).
-      grid: the ``degrade.GRIDS`` member it was trained on.
+      test_time: ``inference.TestTime`` (its degradation sets the grid).
     """
-    files.write_folder(path, lambda tmp: _archive(generator, scale, None, grid).write_out(
+    files.write_folder(path, lambda tmp: _archive(generator, scale, None, test_time).write_out(
         tmp, verbose=False))
 
 
 def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32",
-                 grid="centre"):
+                 test_time=inference.TestTime()):
     """The upscaler as a LiteRT/TFLite flatbuffer with one signature.
 
     Args:
@@ -107,7 +110,7 @@ def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32",
         ``(1, tile, tile, 3)`` input.
       io: ``"float32"`` (signature ``serve``) or ``"uint8"`` (``serve_uint8``).
         The converter keeps one signature per file.
-      grid: the ``degrade.GRIDS`` member it was trained on.
+      test_time: ``inference.TestTime`` (its degradation sets the grid).
 
     Returns:
       The .tflite file's bytes, checked to hold builtin ops only.
@@ -118,7 +121,7 @@ def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32",
         raise ValueError(f"io must be one of {tuple(IO_TYPES)}, got {io!r}")
     with tempfile.TemporaryDirectory() as tmp:
         saved = os.path.join(tmp, "saved_model")
-        _archive(generator, scale, tile, grid).write_out(saved, verbose=False)
+        _archive(generator, scale, tile, test_time).write_out(saved, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved, [IO_TYPES[io]])
         # Builtins only: conversion fails instead of emitting Flex ops.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -134,9 +137,9 @@ def tflite_bytes(generator, scale, quantization="fp32", tile=None, io="float32",
 
 
 def save_tflite(generator, scale, path, quantization="fp32", tile=None, io="float32",
-                grid="centre"):
+                test_time=inference.TestTime()):
     """Writes ``tflite_bytes(...)`` to ``path`` atomically."""
-    files.write_bytes(path, tflite_bytes(generator, scale, quantization, tile, io, grid))
+    files.write_bytes(path, tflite_bytes(generator, scale, quantization, tile, io, test_time))
 
 
 def _schema():
@@ -177,7 +180,24 @@ def flex_ops(content):
     return [op for op in tflite_ops(content) if op not in builtin]
 
 
-def write_exports(generator, scale, folder, kinds, tile=256, grid="centre", progress=None):
+# Beside the exports: what a runner needs to know that the model file does not say.
+CARD = "upscaler.json"
+
+
+def write_card(generator, scale, folder, test_time):
+    """Writes ``CARD`` into ``folder``: ``scale``, ``grid``, ``degradation`` (spec),
+    ``ensemble`` (transforms run), ``back_projection`` (corrections run) and
+    ``tile_pad``: the LR context a tile needs for the tiled result to equal one
+    whole-image pass (``inference.context``)."""
+    card = {"scale": scale, "grid": test_time.grid, "degradation": test_time.model.spec,
+            "ensemble": len(test_time.model.symmetries()) if test_time.ensemble else 1,
+            "back_projection": test_time.projections,
+            "tile_pad": inference.context(upscaler.as_steps(generator), scale, test_time)}
+    files.write_bytes(os.path.join(folder, CARD), (json.dumps(card, indent=2) + "\n").encode())
+
+
+def write_exports(generator, scale, folder, kinds, tile=256, test_time=inference.TestTime(),
+                  progress=None):
     """Writes the requested exports into ``folder`` (which must exist), replacing
     earlier ones of the same names.
 
@@ -191,12 +211,13 @@ def write_exports(generator, scale, folder, kinds, tile=256, grid="centre", prog
         if ``tile``, ``upscaler_<q>_tile<tile>.tflite`` (fixed size); ``uint8`` adds a
         ``_uint8`` copy of each TFLite file with uint8 input and output.
       tile: side of the fixed-size TFLite input, in LR pixels (0: none).
-      grid: the ``degrade.GRIDS`` member the generator was trained on.
+      test_time: ``inference.TestTime``: the degradation the generator was
+        trained with (it sets the grid), the ensemble and back-projection.
       progress: optional ``progress(label, done, total)``, called with label
         ``"export"`` before the first file and after each.
 
     Returns:
-      The written paths, in order.
+      The written paths, in order, ``upscaler.json`` last (when any).
     """
     check_kinds(kinds)
     weights = [q for q, kind in zip(QUANTIZATIONS, ("tflite", "fp16", "int8")) if kind in kinds]
@@ -212,8 +233,11 @@ def write_exports(generator, scale, folder, kinds, tile=256, grid="centre", prog
     for name, tflite in jobs:
         written.append(os.path.join(folder, name))
         if tflite is None:
-            save_savedmodel(generator, scale, written[-1], grid)
+            save_savedmodel(generator, scale, written[-1], test_time)
         else:
-            save_tflite(generator, scale, written[-1], *tflite, grid)
+            save_tflite(generator, scale, written[-1], *tflite, test_time)
         report("export", len(written), len(jobs))
+    if written:
+        write_card(generator, scale, folder, test_time)
+        written.append(os.path.join(folder, CARD))
     return written

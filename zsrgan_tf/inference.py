@@ -7,9 +7,11 @@ shift of s - 1 pixels, and the last s - 1 columns have no mirrored estimate.
 Without the shift the ensemble loses about 5 dB (docs/method.md section 2).
 """
 
+import dataclasses
 import math
 
 import numpy as np
+import tensorflow as tf
 
 from zsrgan_tf import degradation as degradation_lib
 from zsrgan_tf import imaging, metrics, tiling
@@ -27,35 +29,115 @@ MEMORY_BUDGET = 2 * 2**30
 BYTES_PER_CHANNEL_PIXEL = 34
 
 
+@dataclasses.dataclass(frozen=True)
+class TestTime:
+    """What runs around the network at test time, as ``train_one`` runs it.
+
+    Attributes:
+      degradation: the ``degradation.Degradation`` the sons were made with: it
+        sets the sampling grid, the ensemble's transforms
+        (``Degradation.symmetries``) and the back-projection's model. None:
+        bicubic (the paper's sons, centre grid).
+      ensemble: the self-ensemble (``inference.self_ensemble``): the network
+        runs once per transform (8 for an isotropic blur), so it costs that
+        many times the network alone.
+      back_projection: corrections of ``inference.back_project`` (0: none); run
+        only for a degradation without noise or JPEG.
+    """
+
+    degradation: object = None
+    ensemble: bool = False
+    back_projection: int = 0
+
+    @classmethod
+    def of(cls, config, degradation):
+        """The test-time options of a run: its ``TrainConfig`` and degradation."""
+        return cls(degradation, config.ensemble, config.back_projection)
+
+    @property
+    def model(self):
+        """The degradation, bicubic when none is given."""
+        return self.degradation or degradation_lib.parse("bicubic")
+
+    @property
+    def grid(self):
+        return self.model.grid
+
+    @property
+    def projections(self):
+        """Back-projection corrections that actually run."""
+        return self.back_projection if self.model.linear else 0
+
+
+def _transform(images, dihedral):
+    """``degradation.transform`` on ``(N, H, W, C)`` tensors: transposed first, then flipped."""
+    transpose, flip_rows, flip_cols = dihedral
+    out = tf.transpose(images, [0, 2, 1, 3]) if transpose else images
+    axes = [axis for axis, flip in ((1, flip_rows), (2, flip_cols)) if flip]
+    return tf.reverse(out, axes) if axes else out
+
+
 def _unflip(sr, axis, shift):
-    """Undoes a flip of the LR image on the SR output: reverse ``axis``, shift by
-    ``shift`` pixels; the ``shift`` uncovered pixels at the end are NaN."""
-    out = np.flip(sr, axis)
-    if shift:
-        out = np.roll(out, -shift, axis)
-        index = [slice(None)] * sr.ndim
-        index[axis] = slice(-shift, None)
-        out[tuple(index)] = np.nan
-    return out
+    """Undoes a flip of the LR image on the SR output ``(N, H, W, C)``: reverse
+    ``axis``, shift by ``shift`` pixels towards the start; the ``shift`` pixels
+    left at the end hold no estimate (``_missing``)."""
+    out = tf.reverse(sr, [axis])
+    if not shift:
+        return out
+    length = tf.shape(out)[axis]
+    return tf.concat([tf.gather(out, tf.range(shift, length), axis=axis),
+                      tf.gather(out, tf.range(shift), axis=axis)], axis)
 
 
 def _inverse(sr, transform, shift):
+    """The SR estimate of a transformed LR image, brought back to the image's own orientation."""
     transpose, flip_rows, flip_cols = transform
-    out = sr.astype(np.float32, copy=True)
+    out = sr
     if flip_cols:
-        out = _unflip(out, 1, shift)
+        out = _unflip(out, 2, shift)
     if flip_rows:
-        out = _unflip(out, 0, shift)
-    return np.swapaxes(out, 0, 1) if transpose else out
+        out = _unflip(out, 1, shift)
+    return tf.transpose(out, [0, 2, 1, 3]) if transpose else out
+
+
+def _missing(transform):
+    """``(rows, cols)``: whether the inverse of ``transform`` leaves the last rows /
+    columns without an estimate (on the corner grid)."""
+    transpose, flip_rows, flip_cols = transform
+    return (flip_cols if transpose else flip_rows), (flip_rows if transpose else flip_cols)
+
+
+def median(values):
+    """Element-wise median of a list of same-shape tensors: the middle value, or the
+    mean of the two middle ones for an even count (``numpy.median``'s rule).
+    Sorted by a network of minimum/maximum (odd-even transposition): exact, and
+    builtin ops only, so it exports as it runs."""
+    values = list(values)
+    for round_ in range(len(values)):
+        for i in range(round_ % 2, len(values) - 1, 2):
+            values[i], values[i + 1] = (tf.minimum(values[i], values[i + 1]),
+                                        tf.maximum(values[i], values[i + 1]))
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def _median_of(estimates, chosen):
+    """The median of the ``chosen`` estimates (NaN where none is chosen)."""
+    picked = [e for e, keep in zip(estimates, chosen) if keep]
+    return median(picked) if picked else tf.fill(tf.shape(estimates[0]), float("nan"))
 
 
 def self_ensemble(upscale, lr, scale, grid="centre", transforms=degradation_lib.DIHEDRAL,
                   progress=None):
     """Pixel-wise median of ``upscale`` over geometric transforms of ``lr``.
 
+    TensorFlow ops only: it runs eagerly (with ``progress``) and inside the
+    exported graph alike.
+
     Args:
-      upscale: function float32 ``(h, w, 3)`` -> ``(scale*h, scale*w, 3)``.
-      lr: float32 ``(H, W, 3)`` in [0, 1].
+      upscale: function float32 ``(h, w, 3)`` -> ``(scale*h, scale*w, 3)`` (or
+        batched ``(N, h, w, 3)``, as ``lr`` is), numpy or tensor.
+      lr: float32 ``(H, W, 3)`` or ``(N, H, W, 3)`` in [0, 1].
       scale: integer factor.
       grid: ``degrade.GRIDS`` member the network was trained on.
       transforms: subset of ``degradation.DIHEDRAL``.
@@ -63,29 +145,51 @@ def self_ensemble(upscale, lr, scale, grid="centre", transforms=degradation_lib.
         ``"ensemble"`` before the first transform and after each.
 
     Returns:
-      float32 ``(scale*H, scale*W, 3)``; where a transform has no estimate
-      (corner grid: the last ``scale - 1`` rows/columns) the median of the others.
+      float32 tensor ``(scale*H, scale*W, 3)`` (batched like ``lr``); where a
+      transform has no estimate (corner grid: the last ``scale - 1`` rows/columns)
+      the median of the others, NaN where none has.
     """
+    lr = tf.convert_to_tensor(lr, tf.float32)
+    batched = lr if lr.shape.rank == 4 else lr[None]
+
+    def run(x):
+        return tf.convert_to_tensor(upscale(x if lr.shape.rank == 4 else x[0]), tf.float32)
+
     shift = scale - 1 if grid == "corner" else 0
     report = progress or (lambda label, done, total: None)
     report("ensemble", 0, len(transforms))
     estimates = []
     for t in transforms:
-        estimates.append(_inverse(np.asarray(upscale(np.ascontiguousarray(
-            degradation_lib.transform(lr, t)))), t, shift))
+        out = run(_transform(batched, t))
+        estimates.append(_inverse(out if lr.shape.rank == 4 else out[None], t, shift))
         report("ensemble", len(estimates), len(transforms))
-    return np.nanmedian(np.stack(estimates), axis=0).astype(np.float32)
+    if not shift:
+        result = median(estimates)
+    else:
+        rows_missing, cols_missing = zip(*map(_missing, transforms))
+        rows_ok = [not m for m in rows_missing]
+        cols_ok = [not m for m in cols_missing]
+        both_ok = [r and c for r, c in zip(rows_ok, cols_ok)]
+        main = [e[:, :-shift, :-shift] for e in estimates]
+        right = [e[:, :-shift, -shift:] for e in estimates]
+        bottom = [e[:, -shift:, :-shift] for e in estimates]
+        corner = [e[:, -shift:, -shift:] for e in estimates]
+        top = tf.concat([_median_of(main, [True] * len(main)), _median_of(right, cols_ok)], 2)
+        end = tf.concat([_median_of(bottom, rows_ok), _median_of(corner, both_ok)], 2)
+        result = tf.concat([top, end], 1)
+    return result if lr.shape.rank == 4 else result[0]
 
 
 def back_project(sr, lr, degradation, scale, iterations=10, progress=None):
     """Makes ``sr`` consistent with ``lr``: ``sr += up(lr - down(sr))``, repeated (ZSSR).
 
     ``down`` is the degradation's linear part (``Degradation.downscale``: blur and
-    resampling) and ``up`` bicubic on its grid.
+    resampling) and ``up`` bicubic on its grid. TensorFlow ops only: it runs
+    eagerly (with ``progress``) and inside the exported graph alike.
 
     Args:
-      sr: float32 ``(scale*H, scale*W, 3)``.
-      lr: ``(H, W, 3)``, float in [0, 1] or integers (``imaging.to_float``).
+      sr: float32 ``(scale*H, scale*W, 3)`` (or batched).
+      lr: ``(H, W, 3)`` (or batched), float in [0, 1] or integers (``imaging.to_float``).
       degradation: a ``degradation.Degradation``.
       scale: integer factor.
       iterations: number of corrections (0 returns ``sr``).
@@ -93,15 +197,15 @@ def back_project(sr, lr, degradation, scale, iterations=10, progress=None):
         ``"back-projection"`` before the first correction and after each.
 
     Returns:
-      float32 ``(scale*H, scale*W, 3)`` clipped to [0, 1].
+      float32 tensor like ``sr``, clipped to [0, 1].
     """
-    sr = np.asarray(sr, np.float32)
-    lr = imaging.to_float(lr)
+    sr = tf.convert_to_tensor(sr, tf.float32)
+    lr = tf.convert_to_tensor(lr if tf.is_tensor(lr) else imaging.to_float(lr), tf.float32)
     report = progress or (lambda label, done, total: None)
     report("back-projection", 0, iterations)
     for i in range(iterations):
-        residual = lr - degradation.downscale(sr, scale).numpy()
-        sr = np.clip(sr + degradation.interpolate(residual, scale).numpy(), 0.0, 1.0)
+        residual = lr - degradation.downscale(sr, scale)
+        sr = tf.clip_by_value(sr + degradation.interpolate(residual, scale), 0.0, 1.0)
         report("back-projection", i + 1, iterations)
     return sr
 
@@ -131,9 +235,35 @@ def lr_psnr(sr, lr, degradation, scale):
     return metrics.psnr(down, lr, "paper", scale)
 
 
-def context(generator, scale):
-    """LR pixels of context a tile needs for ``generator`` (see ``TILE_PAD``)."""
-    return 2 + math.ceil(generator.depth * generator.block / scale) + 1
+def context(generator, scale, test_time=TestTime()):
+    """LR pixels of context a tile needs so that the tiled result equals one
+    whole-image pass: how far an output pixel depends on input pixels.
+
+    Per step (in the step's input pixels): 2 for the bicubic, ``ceil(depth *
+    block / step)`` for the generator's convolutions, 1 for the ensemble's shift
+    on the corner grid, and per back-projection correction the reach of the
+    downscale (its taps, in input pixels) plus 2 for the bicubic upscale and 1
+    for rounding. A later step's reach counts in the earlier steps' output
+    pixels, so it shrinks by their factor.
+
+    Args:
+      generator: a ``models.Generator`` or the list of a gradual run's.
+      scale: the whole factor.
+      test_time: ``TestTime``.
+    """
+    generators = list(generator) if isinstance(generator, (list, tuple)) else [generator]
+    step = round(scale ** (1 / len(generators)))
+    model = test_time.model
+    reach_hr = model.blur.shape[0] // 2 if model.blur is not None else 0
+    if model.bicubic:
+        reach_hr += 2 * step
+    per_projection = math.ceil(reach_hr / step) + 2 + 1
+    total, factor = 0, 1
+    for g in generators:
+        own = 2 + math.ceil(g.depth * g.block / step) + 1 + test_time.projections * per_projection
+        total += math.ceil(own / factor)
+        factor *= step
+    return total
 
 
 def auto_tile(shape, scale, filters, block=1, budget=MEMORY_BUDGET, pad=TILE_PAD):
@@ -197,4 +327,4 @@ def super_resolve(model, lr, config, tile=None, pad=None, progress=None):
     # With noise or JPEG in the input, an output consistent with it would carry them.
     if config.back_projection and degradation.linear:
         sr = back_project(sr, lr, degradation, config.scale, config.back_projection, progress)
-    return sr
+    return np.asarray(sr, np.float32)

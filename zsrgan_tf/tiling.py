@@ -26,6 +26,8 @@ def windows(length, core, pad, window=None):
     ``<= length``), exactly ``window`` pixels placed to keep that context inside
     the image.
     """
+    if window is not None and length <= window:  # one window holds it all: no seams
+        return [(0, length, 0, window)]
     tiles = []
     for start in range(0, length, core):
         end = min(start + core, length)

@@ -1,5 +1,9 @@
 """The inference graph: LR image -> SR image, built from TFLite builtin ops only.
 
+It is the run's whole inference (``TestTimeUpscale``): bicubic pre-upsampling,
+the generator, clipping, and the test-time options of ``inference.TestTime``
+(self-ensemble, back-projection), so an export gives what ``train_one`` gives.
+
 The bicubic pre-upsampling is ``degrade.upscale_bicubic``, the same function
 training uses: a polyphase filter (MIRROR_PAD, a fixed 5x5 CONV_2D with
 ``scale**2`` phases per channel, DEPTH_TO_SPACE) rather than
@@ -18,57 +22,41 @@ the bicubic stays exact in the int8 model; at x3 and x4 it is quantized too.
 
 import keras
 
-from zsrgan_tf import degrade
+from zsrgan_tf import degrade, inference
 
 
-@keras.saving.register_keras_serializable(package="zsrgan_tf")
-class BicubicUpscale(keras.layers.Layer):
-    """``degrade.upscale_bicubic`` as a layer (no weights; the kernel is a constant).
-
-    Input: float32 NHWC, any H, W >= 2. Output: float32 ``(N, s*H, s*W, C)``,
-    not clipped.
-
-    Args:
-      scale: integer factor.
-      grid: ``degrade.GRIDS`` member: "centre" (MATLAB; the paper's bicubic
-        sons) or "corner" (kernel-aware sons).
-    """
-
-    def __init__(self, scale, grid="centre", **kwargs):
-        super().__init__(**kwargs)
-        self.scale = scale
-        self.grid = grid
-
-    def call(self, images):
-        return degrade.upscale_bicubic(images, self.scale, self.grid)
-
-    def compute_output_shape(self, input_shape):
-        n, h, w, c = input_shape
-        return (n, None if h is None else h * self.scale,
-                None if w is None else w * self.scale, c)
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale, "grid": self.grid}
-
-
-class GradualUpscale(keras.layers.Layer):
-    """The steps of a gradual run (``gradual``) in turn: each a bicubic upscale by
-    ``step`` and a generator, clipped to [0, 1]. A layer rather than a chain of
-    graph nodes because the generators share one name.
+class TestTimeUpscale(keras.layers.Layer):
+    """A run's whole inference as one graph: for each generator (one per step of
+    a gradual run, ``gradual``, else one), bicubic x``step`` and the generator,
+    clipped to [0, 1], under the self-ensemble, then back-projected onto the
+    step's input. The same functions as the library's inference
+    (``inference.self_ensemble``, ``inference.back_project``), so an export
+    gives what ``train_one`` gives. A layer rather than a chain of graph nodes
+    because the generators share one name.
 
     Input: float32 NHWC, H, W >= 2. Output: ``(N, step**n * H, step**n * W, C)``.
     """
 
-    def __init__(self, generators, step, grid="centre", **kwargs):
+    def __init__(self, generators, step, test_time, **kwargs):
         super().__init__(**kwargs)
         self.generators = list(generators)
         self.step = step
-        self.grid = grid
+        self.test_time = test_time
 
     def call(self, images):
+        test_time, step = self.test_time, self.step
         for generator in self.generators:
-            upscaled = degrade.upscale_bicubic(images, self.step, self.grid)
-            images = keras.ops.clip(generator(upscaled), 0.0, 1.0)
+            def network(x, generator=generator):
+                upscaled = degrade.upscale_bicubic(x, step, test_time.grid)
+                return keras.ops.clip(keras.ops.cast(generator(upscaled), "float32"), 0.0, 1.0)
+
+            sr = (inference.self_ensemble(network, images, step, test_time.grid,
+                                          test_time.model.symmetries())
+                  if test_time.ensemble else network(images))
+            if test_time.projections:
+                sr = inference.back_project(sr, images, test_time.model, step,
+                                            test_time.projections)
+            images = sr
         return images
 
     def compute_output_shape(self, input_shape):
@@ -82,23 +70,19 @@ def as_steps(generator):
     return list(generator) if isinstance(generator, (list, tuple)) else [generator]
 
 
-def float_upscaler(generator, scale, grid="centre"):
+def float_upscaler(generator, scale, test_time=inference.TestTime()):
     """Keras model: float32 LR ``(N, H, W, 3)`` in [0, 1] -> SR ``(N, sH, sW, 3)``
-    clipped to [0, 1]. Shares ``generator``'s weights; dynamic N, H, W; ``grid``
-    is the one the generator was trained on. ``generator`` may be the list of a
-    gradual run's generators, applied in turn (``scale`` is then their product)."""
+    clipped to [0, 1], with the ``inference.TestTime`` options. Shares ``generator``'s
+    weights; dynamic N, H, W. ``generator`` may be the list of a gradual run's
+    generators, applied in turn (``scale`` is then their product)."""
     generators = as_steps(generator)
+    step = round(scale ** (1 / len(generators)))
     lr = keras.Input((None, None, 3), name="lr")
-    if len(generators) > 1:
-        step = round(scale ** (1 / len(generators)))
-        sr = GradualUpscale(generators, step, grid, name="steps")(lr)
-    else:
-        upscaled = BicubicUpscale(scale, grid, name="bicubic")(lr)
-        sr = keras.ops.clip(generators[0](upscaled), 0.0, 1.0)
+    sr = TestTimeUpscale(generators, step, test_time, name="upscale")(lr)
     return keras.Model(lr, sr, name="upscaler")
 
 
-def uint8_upscaler(generator, scale, grid="centre"):
+def uint8_upscaler(generator, scale, test_time=inference.TestTime()):
     """Keras model: uint8 LR ``(N, H, W, 3)`` -> uint8 SR ``(N, sH, sW, 3)``.
 
     Values are divided by 255 on the way in and rounded half to even on the way
@@ -106,6 +90,6 @@ def uint8_upscaler(generator, scale, grid="centre"):
     """
     lr = keras.Input((None, None, 3), dtype="uint8", name="lr")
     scaled = keras.ops.cast(lr, "float32") / 255.0
-    sr = float_upscaler(generator, scale, grid)(scaled)
+    sr = float_upscaler(generator, scale, test_time)(scaled)
     out = keras.ops.cast(keras.ops.round(sr * 255.0), "uint8")
     return keras.Model(lr, out, name="upscaler_uint8")
