@@ -8,14 +8,13 @@ import subprocess
 import sys
 import time
 
-import keras
 import numpy as np
 import pytest
 from conftest import REPO
 from PIL import Image
 
 import zsrgan_tf
-from zsrgan_tf import degradation, export, gradual, imaging, upscaler
+from zsrgan_tf import degradation, gradual, imaging
 
 SCRIPT = os.path.join(REPO, "scripts", "train_one.py")
 

@@ -88,6 +88,27 @@ def symmetric_index(index, size):
     return tf.where(folded < size, folded, period - 1 - folded)
 
 
+def symmetric_extend(images, before, after, axes=(1, 2)):
+    """Extends ``images`` along ``axes`` by MATLAB's ``symmetric`` rule (edge
+    pixel repeated), any amount, with ``tf.gather``: what ``tf.pad(mode=
+    "SYMMETRIC")`` does for pads up to the axis length, without that limit,
+    and several times faster in TFLite (its MIRROR_PAD kernel is slow).
+
+    Args:
+      images: tensor ``(N, H, W, C)``.
+      before, after: pixels added before index 0 and after the last.
+      axes: the axes extended.
+
+    Returns:
+      Tensor like ``images``, each axis in ``axes`` longer by ``before + after``.
+    """
+    for axis in axes:
+        size = tf.shape(images)[axis]
+        images = tf.gather(images, symmetric_index(tf.range(-before, size + after), size),
+                           axis=axis)
+    return images
+
+
 def apply_separable(image, rows, cols):
     """Applies ``rows @ image @ cols^T`` to every channel.
 
@@ -163,9 +184,9 @@ def upscale_bicubic(image, scale, grid="centre"):
     With ``grid="centre"`` this is MATLAB's ``imresize(image, scale, 'bicubic')``
     exactly, borders included. Computed as a polyphase filter from TFLite
     builtin ops, so the same graph trains, infers and exports:
-    symmetric padding by 2 (MATLAB's border rule: mirror with the edge pixel
+    symmetric extension by 2 (MATLAB's border rule: mirror with the edge pixel
     repeated), one fixed 5x5 convolution with ``scale**2`` phases per channel,
-    ``depth_to_space``. O(pixels), any size with H, W >= 2.
+    ``depth_to_space``. O(pixels), any size.
 
     Args:
       image: float tensor ``(H, W, C)`` or ``(N, H, W, C)``, values in [0, 1].
@@ -184,9 +205,8 @@ def upscale_bicubic(image, scale, grid="centre"):
     # order depth_to_space reads.
     kernel = tf.einsum("ya,xb,cd->abcyxd", w, w, tf.eye(channels))
     kernel = tf.reshape(kernel, [2 * _TAPS + 1, 2 * _TAPS + 1, channels, -1])
-    pad = [[0, 0], [_TAPS, _TAPS], [_TAPS, _TAPS], [0, 0]]
-    padded = tf.pad(batched, pad, mode="SYMMETRIC")
-    phases = tf.nn.conv2d(padded, kernel, strides=1, padding="VALID")
+    extended = symmetric_extend(batched, _TAPS, _TAPS)
+    phases = tf.nn.conv2d(extended, kernel, strides=1, padding="VALID")
     out = tf.nn.depth_to_space(phases, scale)
     return out if image.shape.rank == 4 else out[0]
 
@@ -238,10 +258,8 @@ def downscale_bicubic(image, scale):
     taps = int(weights.shape[0])
     weights = tf.cast(weights, image.dtype)
     for axis in (1, 2):
-        size = tf.shape(batched)[axis]
         # The taps of outputs 0 .. size/s - 1 reach inputs first .. size - s + first + taps - 1.
-        index = symmetric_index(tf.range(first, size - scale + first + taps), size)
-        extended = tf.gather(batched, index, axis=axis)
+        extended = symmetric_extend(batched, -first, first + taps - scale, (axis,))
         shape = [taps, 1] if axis == 1 else [1, taps]
         kernel = tf.tile(tf.reshape(weights, shape + [1, 1]), [1, 1, channels, 1])
         if batched.dtype == tf.float32:
@@ -263,7 +281,7 @@ def blur_subsample(image, kernel, scale):
 
     Args:
       image: float tensor ``(H, W, C)`` or ``(N, H, W, C)`` (float32 or
-        float64), H, W >= n // 2.
+        float64), any size.
       kernel: ``(n, n)`` array, n odd.
       scale: integer subsampling factor.
 
@@ -274,7 +292,7 @@ def blur_subsample(image, kernel, scale):
     batched = image if image.shape.rank == 4 else image[None]
     kernel = tf.cast(kernel, batched.dtype)
     r = kernel.shape[0] // 2
-    padded = tf.pad(batched, [[0, 0], [r, r], [r, r], [0, 0]], mode="SYMMETRIC")
+    padded = symmetric_extend(batched, r, r)
     # Strided VALID correlation computes only the kept pixels.
     depthwise = tf.tile(kernel[:, :, None, None], [1, 1, batched.shape[-1], 1])
     out = tf.nn.depthwise_conv2d(padded, depthwise, [1, scale, scale, 1], "VALID")
