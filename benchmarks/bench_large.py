@@ -1,109 +1,131 @@
 #!/usr/bin/env python3
-"""Peak memory and time of ``train_one`` on a large photo (default 4000 x 3000).
+"""Peak memory and time of ``train_one`` on large photos, by input size.
 
-The input is made from a real image (``--image``, default the bundled sample):
-its largest centre crop with the target aspect ratio, enlarged with MATLAB
-bicubic to ``--size``. ``train_one`` then runs on it in a subprocess (training
-crops are the preset's; inference tiles automatically, ``inference.auto_tile``),
-and the peak resident memory of that process is read from ``getrusage``.
+Each input is made from a real image (``--image``, default the bundled sample):
+its largest centre crop with the target aspect ratio, enlarged by libvips
+(bicubic) to the size. ``train_one`` runs on it in a subprocess with the
+default preset and ``--iterations`` (inference does not depend on them); the
+peak resident memory of that process is read from ``wait4``'s resource usage,
+and the run's own plan (windows, estimated time and peak memory) from its
+output. Inputs above ``outofcore.LARGE_PIXELS`` train on their centre region and are
+written in bands (``outofcore``); smaller ones in memory.
 
 Writes ``--json`` and replaces the "Large images" section of ``--markdown``.
+Pause other work on the machine while it runs.
 
 Example:
-  python -m benchmarks.bench_large --size 4000x3000 --preset fast --iterations 20
+  python -m benchmarks.bench_large --sizes 1155x866,4000x3000
 """
 
 import json
 import os
-import resource
+import re
 import subprocess
 import sys
 import tempfile
 import time
 
-import numpy as np
+import pyvips
 from absl import app, flags
 
-import zsrgan_tf
 from benchmarks import report
-from zsrgan_tf import degrade, imaging, inference
+from zsrgan_tf import outofcore
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("image", "samples/chelsea.png", "Real image the large input is made from.")
-flags.DEFINE_string("size", "4000x3000", "Input size, WIDTHxHEIGHT.")
-flags.DEFINE_string("preset", "fast", "train_one preset.")
-flags.DEFINE_integer("iterations", 20, "Training iterations (memory is set by inference).")
+flags.DEFINE_string("image", "samples/chelsea.png", "Real image the inputs are made from.")
+flags.DEFINE_list("sizes", ["1155x866", "4000x3000", "6000x4500", "12000x9000"],
+                  "Input sizes, WIDTHxHEIGHT.")
+flags.DEFINE_integer("iterations", 1, "Training iterations (memory and inference time do not "
+                     "depend on them).")
 flags.DEFINE_string("json", "results/benchmarks/large.json", "JSON output.")
 flags.DEFINE_string("markdown", "results/results.md", "Markdown file whose section is replaced "
                     "(docs/results.md for the committed page).")
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLAN = re.compile(r"(\d+) windows, inference about ([\d.]+) (min|s) \(one timed\), peak "
+                  r"memory about ([\d.]+) GiB")
 
-def _large_input(path, width, height):
-    """The centre crop of ``path`` with aspect ``width:height``, enlarged to that size."""
-    image = imaging.read_image(path)
-    h, w = image.shape[:2]
-    crop_w = min(w, h * width // height)
+
+def _make_input(path, width, height):
+    """The centre crop of ``--image`` with aspect ``width:height``, enlarged to that size."""
+    image = pyvips.Image.new_from_file(FLAGS.image)
+    crop_w = min(image.width, image.height * width // height)
     crop_h = crop_w * height // width
-    top, left = (h - crop_h) // 2, (w - crop_w) // 2
-    crop = image[top:top + crop_h, left:left + crop_w].astype(np.float64)
-    return np.clip(degrade.imresize(crop, (height, width)).numpy(), 0.0, 1.0)
+    crop = image.crop((image.width - crop_w) // 2, (image.height - crop_h) // 2, crop_w, crop_h)
+    crop.resize(width / crop_w, vscale=height / crop_h, kernel="cubic").crop(
+        0, 0, width, height).pngsave(path)
+
+
+def _run(source, folder):
+    """Runs train_one on ``source``; returns (peak RSS bytes, wall seconds, stderr)."""
+    command = [sys.executable, os.path.join(REPO, "scripts", "train_one.py"), "--image", source,
+               "--iterations", str(FLAGS.iterations), "--output_dir", folder]
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        err.seek(0)
+        stderr = err.read()
+    if os.waitstatus_to_exitcode(status):
+        sys.exit(f"train_one failed on {source}: {stderr.strip().splitlines()[-1]}")
+    return usage.ru_maxrss * 1024, seconds, stderr  # Linux: KiB
 
 
 def main(argv):
     del argv
-    width, height = (int(v) for v in FLAGS.size.lower().split("x"))
-    with tempfile.TemporaryDirectory() as folder:
-        source = os.path.join(folder, "large.png")
-        imaging.write_png(source, _large_input(FLAGS.image, width, height))
-        command = [sys.executable, os.path.join(os.path.dirname(__file__), "train_one.py"),
-                   "--image", source, "--preset", FLAGS.preset, "--iterations",
-                   str(FLAGS.iterations), "--output_dir", os.path.join(folder, "out")]
-        t0 = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - t0
-        if proc.returncode:
-            sys.exit(f"train_one failed: {proc.stderr.strip().splitlines()[-1]}")
-        with open(os.path.join(folder, "out", "large_x2", "config.json")) as f:
-            record = json.load(f)
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: KiB
-    config = zsrgan_tf.preset(FLAGS.preset)
-    tile = inference.auto_tile((height, width), config.scale, 64)
-    result = {
-        "input": f"{width}x{height} from {FLAGS.image}",
-        "output": f"{record['output']['width']}x{record['output']['height']}",
-        "preset": FLAGS.preset,
-        "iterations": FLAGS.iterations,
-        "tile": tile,
-        "tile_pad": inference.TILE_PAD,
-        "ensemble": config.ensemble,
-        "back_projection": config.back_projection,
-        "peak_rss_mib": round(peak_mib),
-        "wall_seconds": round(seconds, 1),
-        "training_seconds": record["wall_seconds"],
-        "machine": report.machine()["summary"],
-    }
-    os.makedirs(os.path.dirname(FLAGS.json), exist_ok=True)
+    rows = []
+    for size in FLAGS.sizes:
+        width, height = (int(v) for v in size.lower().split("x"))
+        with tempfile.TemporaryDirectory() as folder:
+            source = os.path.join(folder, "large.png")
+            _make_input(source, width, height)
+            peak, seconds, stderr = _run(source, os.path.join(folder, "out"))
+            with open(os.path.join(folder, "out", "large_x2", "config.json")) as f:
+                record = json.load(f)
+        plan = PLAN.search(stderr)
+        row = {
+            "input": f"{width}x{height}",
+            "megapixels_in": round(width * height / 1e6, 1),
+            "output": f"{record['output']['width']}x{record['output']['height']}",
+            "in_bands": width * height > outofcore.LARGE_PIXELS,
+            "peak_rss_gib": round(peak / 2**30, 2),
+            "wall_seconds": round(seconds, 1),
+            "training_seconds": record["wall_seconds"],
+            "windows": int(plan.group(1)) if plan else None,
+            "estimated_seconds": (float(plan.group(2)) * (60 if plan.group(3) == "min" else 1)
+                                  if plan else None),
+            "estimated_peak_gib": float(plan.group(4)) if plan else None,
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    result = {"machine": report.machine()["summary"], "image": FLAGS.image,
+              "iterations": FLAGS.iterations, "preset": "auto", "rows": rows}
+    os.makedirs(os.path.dirname(FLAGS.json) or ".", exist_ok=True)
     with open(FLAGS.json, "w") as f:
         json.dump(result, f, indent=2)
-    untiled_gib = height * width * config.scale ** 2 * 64 * inference.BYTES_PER_CHANNEL_PIXEL
+    table = ["| input | megapixels | output | path | peak memory (RSS) | estimated peak | "
+             "wall time | s per output megapixel | estimated inference |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        peak = "-" if row["estimated_peak_gib"] is None else f"{row['estimated_peak_gib']} GiB"
+        took = ("-" if row["estimated_seconds"] is None
+                else f"{row['estimated_seconds'] / 60:.1f} min")
+        table.append(
+            f"| {row['input']} | {row['megapixels_in']} | {row['output']} | "
+            f"{'bands' if row['in_bands'] else 'in memory'} | {row['peak_rss_gib']:.2f} GiB | "
+            f"{peak} | {row['wall_seconds'] / 60:.1f} min | "
+            f"{row['wall_seconds'] / (row['megapixels_in'] * 4):.1f} | {took} |")
     body = f"""\
-`benchmarks/bench_large.py`: `train_one` on a {width}x{height} input made from a real image
-({result['input']}, enlarged with MATLAB bicubic), preset `{FLAGS.preset}`, {FLAGS.iterations}
-iterations; output {result['output']}. Inference tiled automatically: LR tiles of {tile} px
-with {inference.TILE_PAD} px of context (memory budget {inference.MEMORY_BUDGET / 2**30:.0f} GiB
-per pass), then on the whole output the preset's test-time options (ensemble:
-{'yes' if config.ensemble else 'no'}; {config.back_projection} back-projection steps) and the
-LR-PSNR. Machine: {result['machine']}.
+`python -m benchmarks.bench_large` on {result['machine']}, other work paused. `train_one`
+with the default preset and {FLAGS.iterations} training iteration(s) (inference does not depend
+on them) on inputs enlarged from {FLAGS.image} (libvips bicubic), x2. Inputs above
+{outofcore.LARGE_PIXELS / 2**20:.0f} Mi pixels train on their centre region of that size and are
+written in bands; peak memory is the process's resident set (`wait4`), the estimates are
+those the run printed before training. Raw: the JSON beside this page's other benchmarks.
 
-| input | output | peak memory (RSS) | wall time (process) | training + inference |
-|---|---|---|---|---|
-| {width}x{height} | {result['output']} | {result['peak_rss_mib'] / 1024:.2f} GiB | \
-{seconds / 60:.1f} min | {record['wall_seconds'] / 60:.1f} min |
-
-One untiled pass would need about {untiled_gib / 2**30:.0f} GiB (2.1 KB per SR pixel for 64
-channels, measured). The process time adds start-up and reading and writing the PNGs."""
+{chr(10).join(table)}"""
     report.replace_section(FLAGS.markdown, "Large images", body)
-    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -104,18 +104,22 @@ def test_integer_images_are_scaled_like_read_image(rng):
                                   inference.super_resolve(model, lr, config, tile=0))
 
 
-@pytest.mark.parametrize("kernel,subpixel", [("bicubic", False), ("gaussian:2.0", False),
-                                             ("gaussian:2.0", True)],
-                         ids=["centre", "corner+ensemble", "corner+ensemble+subpixel"])
-def test_tiled_inference_equals_one_pass(kernel, subpixel, rng):
+@pytest.mark.parametrize("kernel,subpixel,projections",
+                         [("bicubic", False, 0), ("bicubic", False, 3),
+                          ("gaussian:2.0", False, 0), ("gaussian:2.0", True, 2)],
+                         ids=["centre", "centre+bp", "corner+ensemble",
+                              "corner+ensemble+subpixel+bp"])
+def test_tiled_inference_equals_one_pass(kernel, subpixel, projections, rng):
+    """Each window runs the whole inference (back-projection included) with the
+    default context: the tiles give the one-pass result."""
     import zsrgan_tf
 
     config = zsrgan_tf.preset("zssr" if kernel != "bicubic" else "fast", kernel=kernel,
-                              back_projection=0, subpixel=subpixel)
+                              back_projection=projections, subpixel=subpixel)
     model = zsrgan_tf.ZSRGAN(config, degradation.parse(kernel))
     lr = rng.random((45, 58, 3)).astype(np.float32)
     whole = inference.super_resolve(model, lr, config, tile=0)
-    tiled = inference.super_resolve(model, lr, config, tile=16, pad=inference.TILE_PAD)
+    tiled = inference.super_resolve(model, lr, config, tile=16)
     assert tiled.shape == whole.shape == (90, 116, 3)
     assert np.abs(tiled - whole).max() <= 1e-5
     # Too little context shows at the seams: the comparison can fail.
@@ -129,15 +133,15 @@ def test_tile_windows_are_never_narrower_than_the_mirror_padding_needs():
 
 
 def test_deep_generators_get_enough_tile_context(rng):
-    """A sub-pixel generator of depth 20 reaches 20 LR pixels, beyond TILE_PAD; the
-    default pad follows it. (A random net's response that far out is ~1e-6, too weak
+    """A sub-pixel generator of depth 20 reaches 20 LR pixels; the default pad
+    follows it. (A random net's response that far out is ~1e-6, too weak
     to show the seams that too little context leaves; the test above shows those.)"""
     import zsrgan_tf
 
     config = zsrgan_tf.preset("zssr", kernel="gaussian:2.0", back_projection=0, ensemble=False,
                               subpixel=True, g_filters=8, g_depth=20)
     model = zsrgan_tf.ZSRGAN(config, degradation.parse(config.kernel))
-    assert inference.context(model.generator, 2) == 23 > inference.TILE_PAD
+    assert inference.context(model.generator, 2) == 23
     lr = rng.random((60, 52, 3)).astype(np.float32)
     whole = inference.super_resolve(model, lr, config, tile=0)
     assert np.abs(inference.super_resolve(model, lr, config, tile=16) - whole).max() <= 1e-5
@@ -145,8 +149,8 @@ def test_deep_generators_get_enough_tile_context(rng):
 
 def test_auto_tile_keeps_one_pass_within_the_budget():
     assert inference.auto_tile((400, 400, 3), 2, 64) == 0  # 1.4 GB: one pass
-    tile = inference.auto_tile((3000, 4000, 3), 2, 64)
-    window = tile + 2 * inference.TILE_PAD
+    tile = inference.auto_tile((3000, 4000, 3), 2, 64, pad=61)
+    window = tile + 2 * 61
     per_lr_pixel = inference.BYTES_PER_CHANNEL_PIXEL * 64 * 4
     assert window ** 2 * per_lr_pixel <= inference.MEMORY_BUDGET
     assert (window + 2) ** 2 * per_lr_pixel > inference.MEMORY_BUDGET

@@ -17,8 +17,13 @@ summary table ends the run and the exit code is 1 if any image failed.
 
 Each run ends by printing its output's LR-PSNR (``inference.lr_psnr``: the
 output as the PNG stores it, degraded as the sons were made, against the input;
-no ground truth),
-also recorded in ``config.json``.
+no ground truth), also recorded in ``config.json``.
+
+A large image (more than ``outofcore.LARGE_PIXELS``) trains on its centre
+region and is written file to file in bands, in memory that does not grow with
+it; before training, the run prints its plan (windows, time, peak memory) and
+stops if the machine has less memory available than that. Its LR-PSNR is not
+computed (the output is never whole).
 """
 
 import collections
@@ -34,6 +39,7 @@ import shutil
 import sys
 import textwrap
 import time
+import warnings
 
 import keras
 import numpy
@@ -53,6 +59,9 @@ from zsrgan_tf import (
     imaging,
     inference,
     kernels,
+    models,
+    outofcore,
+    precision,
     train,
 )
 from zsrgan_tf import config as config_lib
@@ -97,9 +106,10 @@ flags.DEFINE_list(
     "weight formats), uint8 (uint8-I/O copies of the TFLite files).",
 )
 flags.DEFINE_integer("tile", None, "LR tile side for inference; default: tiles only when one "
-                     "pass would exceed 2 GiB (inference.auto_tile); 0: never tile.")
-flags.DEFINE_integer("tile_pad", None, "Context per tile side (LR pixels); default: "
-                     f"{inference.TILE_PAD}, or the generator's reach when larger.")
+                     "pass would exceed 2 GiB (inference.auto_tile); 0: never tile (inputs "
+                     "above 2^23 pixels always do, 1 GiB a window).")
+flags.DEFINE_integer("tile_pad", None, "Context per tile side (LR pixels); default: the "
+                     "inference's reach (inference.context), so tiles equal one pass.")
 flags.DEFINE_bool("resume", False, "Continue an interrupted run of the same image and flags "
                   "from its checkpoint (<output_dir>/.<name>.partial/).")
 flags.DEFINE_integer("checkpoint_every", 100, "Save the training state every N iterations.")
@@ -113,9 +123,6 @@ flags.DEFINE_bool("export_ensemble", True, "Keep the run's self-ensemble in the 
 
 
 GENERATOR = "generator.keras"  # the trained generator in the run folder
-# Inputs above this many pixels get a line saying so (Pillow's own threshold for
-# a warning, which the tool replaces).
-LARGE_PIXELS = Image.MAX_IMAGE_PIXELS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,8 +231,8 @@ def _publish(outputs, overwrite):
     os.replace(os.path.join(outputs.run_dir, os.path.basename(outputs.png)), outputs.png)
 
 
-def _record(image_path, picture, config, preset_name, png_path, sr, model, history, seconds,
-            started, bits):
+def _record(image_path, picture, source, config, preset_name, png_path, shape, model, history,
+            seconds, started, bits):
     """The contents of config.json."""
     return {
         "preset": preset_name,
@@ -233,14 +240,15 @@ def _record(image_path, picture, config, preset_name, png_path, sr, model, histo
         "input": {
             "path": os.path.abspath(image_path),
             "sha256": _sha256(image_path),
-            "height": picture.rgb.shape[0],
-            "width": picture.rgb.shape[1],
+            "height": (source or picture.rgb).shape[0],
+            "width": (source or picture.rgb).shape[1],
             "mode": picture.mode,
             "bits": picture.bits,
         },
-        "output": {"image": os.path.abspath(png_path), "height": sr.shape[0],
-                   "width": sr.shape[1], "grey": picture.grey,
-                   "alpha": picture.alpha is not None, "bits": bits},
+        "output": {"image": os.path.abspath(png_path), "height": shape[0],
+                   "width": shape[1], "grey": picture.grey,
+                   "alpha": picture.alpha is not None or bool(source and source.has_alpha),
+                   "bits": bits},
         "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
         "execution": {
             "dtype_policy": model.generator.dtype_policy.name,
@@ -284,6 +292,44 @@ def _resolve(image_path, picture, config):
     return config.replace(kernel=degradation.spec), degradation, evidence
 
 
+def _large_source(image_path):
+    """An ``outofcore.Source`` of the image when it is large
+    (``outofcore.LARGE_PIXELS``), else None (``imaging.read_picture`` then
+    reads it, and reports any problem)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(image_path) as im:
+                pixels = im.size[0] * im.size[1]
+    except Image.DecompressionBombError:
+        pixels = outofcore.LARGE_PIXELS + 1  # beyond Pillow's limit: libvips reads it
+    except (OSError, SyntaxError, ValueError):
+        return None
+    return outofcore.Source(image_path) if pixels > outofcore.LARGE_PIXELS else None
+
+
+def _centre_picture(source):
+    """The ``imaging.Picture`` a large image trains on: its centre region of
+    ``outofcore.LARGE_PIXELS`` (``outofcore.centre``), with the file's layout."""
+    rows, cols = outofcore.centre(source.shape, outofcore.LARGE_PIXELS)
+    height, width = source.shape[:2]
+    print(f"{source.path}: {width}x{height} ({height * width / 1e6:.0f} megapixels): large; "
+          f"trains on its centre {cols.stop - cols.start}x{rows.stop - rows.start}, writes the "
+          "output in bands", file=sys.stderr, flush=True)
+    tables, mode = None, "RGB"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(source.path) as im:  # the header only
+                mode = im.mode
+                if im.format == "JPEG" and getattr(im, "quantization", None):
+                    tables = {k: list(v) for k, v in im.quantization.items()}
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            pass
+    return imaging.Picture(source[rows, cols], None, grey=source.grey, bits=source.bits,
+                           mode=mode, jpeg_tables=tables)
+
+
 def run(image_path, config, options=RunOptions(), extra_callbacks=()):
     """Trains on ``image_path`` and writes all outputs; returns the PNG path.
 
@@ -292,12 +338,9 @@ def run(image_path, config, options=RunOptions(), extra_callbacks=()):
     from it. When complete, the checkpoint is removed and the folder renamed to
     ``<name>/``.
     """
-    picture = imaging.read_picture(image_path)
+    source = _large_source(image_path)
+    picture = imaging.read_picture(image_path) if source is None else _centre_picture(source)
     lr = picture.rgb
-    if lr.shape[0] * lr.shape[1] > LARGE_PIXELS:
-        print(f"{image_path}: {lr.shape[1]}x{lr.shape[0]} ({lr.shape[0] * lr.shape[1] / 1e6:.0f} "
-              "megapixels): large; training uses crops, inference runs in tiles",
-              file=sys.stderr, flush=True)
     try:
         data.check_image_size(lr.shape[0], lr.shape[1], config.scale,
                               data.min_father_side(config, lr.shape))
@@ -312,8 +355,10 @@ def run(image_path, config, options=RunOptions(), extra_callbacks=()):
         print(f"{image_path}: degradation {degradation.spec} ({estimate.describe(evidence)})",
               file=sys.stderr, flush=True)
     try:
+        if source is not None:
+            _plan_large(source, picture, config, degradation, options)
         _train_and_write(image_path, picture, config, degradation, evidence, outputs, options,
-                         extra_callbacks)
+                         extra_callbacks, source)
     except TrainingError:
         raise  # the partial keeps the log and the last good generator
     except BaseException:
@@ -327,13 +372,16 @@ def run(image_path, config, options=RunOptions(), extra_callbacks=()):
 
 
 def _train_and_write(image_path, picture, config, degradation, evidence, outputs, options,
-                     extra_callbacks):
+                     extra_callbacks, source=None):
     """Trains (or resumes) in ``partial``, writes every output there, then publishes it.
 
     A gradual run (``gradual.steps``) trains one network per step, each on the
-    output of the one before; a finished step keeps ``step<N>_generator.keras``
-    and its output ``step<N>_sr.npy``, so a resumed run starts at the first
-    unfinished step. The last step's files have no prefix.
+    output of the ones before (on the centre region of at most
+    ``outofcore.LARGE_PIXELS`` that step's input has); a finished step keeps
+    ``step<N>_generator.keras`` and its output ``step<N>_sr.npy``, so a resumed
+    run starts at the first unfinished step. The last step's files have no prefix. The output is all
+    the steps' networks on the whole image: in memory, or band by band from
+    ``source`` for a large image (``outofcore``).
     """
     lr = picture.rgb
     partial, state, checkpoint_every = outputs.partial, outputs.state, options.checkpoint_every
@@ -372,37 +420,41 @@ def _train_and_write(image_path, picture, config, degradation, evidence, outputs
         if guard.diverged_at:
             raise _diverged(f"{image_path}: training diverged (non-finite loss at iteration "
                             f"{guard.diverged_at})", model, step_state, partial)
-        image = inference.super_resolve(model, image, step_config, options.tile,
-                                        options.tile_pad, callbacks.StepProgress())
-        if not numpy.isfinite(image).all():
-            raise _diverged(f"{image_path}: training diverged (non-finite output)", model,
-                            step_state, partial)
         generators.append(model.generator)
-        if prefix:
+        if prefix:  # the next step's training image
+            centre = image[outofcore.centre(image.shape, outofcore.LARGE_PIXELS // step**2)]
+            image = inference.super_resolve(model, centre, step_config, options.tile,
+                                            options.tile_pad, callbacks.StepProgress())
+            if not numpy.isfinite(image).all():
+                raise _diverged(f"{image_path}: training diverged (non-finite output)", model,
+                                step_state, partial)
             model.generator.save(os.path.join(partial, prefix + GENERATOR))
             clock.save(config.iterations)
             buffer = io.BytesIO()
             numpy.save(buffer, image)
             files.write_bytes(finished, buffer.getvalue())
             seconds += clock.seconds()
-    sr = image
     bits = picture.bits if options.bit_depth == "auto" else int(options.bit_depth)
-    lr_psnr = _report_lr_psnr(image_path, imaging.as_stored(sr, bits), lr, degradation,
-                              config.scale)
-    alpha = None
-    if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
-        alpha = degradation.interpolate(picture.alpha[..., None], config.scale).numpy()[..., 0]
+    test_time = inference.TestTime(degradation, config.ensemble, config.back_projection)
+    png = os.path.join(partial, os.path.basename(outputs.png))
+    try:
+        if source is None:
+            shape, lr_psnr = _write_in_memory(image_path, picture, generators, config,
+                                              degradation, test_time, options, bits, png)
+        else:
+            shape, lr_psnr = _write_in_bands(source, generators, config, degradation, test_time,
+                                             options, bits, png, partial)
+    except FloatingPointError:
+        raise _diverged(f"{image_path}: training diverged (non-finite output)", model, state,
+                        partial) from None
     model.generator.save(os.path.join(partial, GENERATOR))
-    test_time = inference.TestTime(degradation, config.ensemble and options.export_ensemble,
-                                   config.back_projection)
-    exported = export.write_exports(generators, config.scale, partial, options.export,
-                                    options.export_tile, test_time,
-                                    callbacks.StepProgress())
-    imaging.write_png(os.path.join(partial, os.path.basename(outputs.png)), sr, alpha,
-                      picture.grey, bits)
-    record = _record(image_path, picture, config, options.preset, outputs.png, sr, model,
-                     history, seconds + clock.seconds(), started, bits)
-    record["output"]["lr_psnr_db"] = round(lr_psnr, 2)
+    exported = export.write_exports(
+        generators, config.scale, partial, options.export, options.export_tile,
+        dataclasses.replace(test_time, ensemble=config.ensemble and options.export_ensemble),
+        callbacks.StepProgress())
+    record = _record(image_path, picture, source, config, options.preset, outputs.png, shape,
+                     model, history, seconds + clock.seconds(), started, bits)
+    record["output"]["lr_psnr_db"] = None if lr_psnr is None else round(lr_psnr, 2)
     record["degradation"] = {"spec": degradation.spec, "evidence": evidence}
     record["steps"] = list(scales)
     record["exports"] = [os.path.basename(path) for path in exported]
@@ -415,6 +467,76 @@ def _train_and_write(image_path, picture, config, degradation, evidence, outputs
         if os.path.exists(leftover):
             os.remove(leftover)
     _publish(outputs, options.overwrite)
+
+
+def _write_in_memory(image_path, picture, generators, config, degradation, test_time, options,
+                     bits, png):
+    """Computes the output whole and writes ``png``; returns its shape and LR-PSNR."""
+    sr = inference.upscale_image(generators, picture.rgb, config.scale, test_time, options.tile,
+                                 options.tile_pad, callbacks.StepProgress())
+    if not numpy.isfinite(sr).all():
+        raise FloatingPointError("non-finite output")
+    lr_psnr = _report_lr_psnr(image_path, imaging.as_stored(sr, bits), picture.rgb, degradation,
+                              config.scale)
+    alpha = None
+    if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
+        alpha = degradation.interpolate(picture.alpha[..., None], config.scale).numpy()[..., 0]
+    imaging.write_png(png, sr, alpha, picture.grey, bits)
+    return sr.shape, lr_psnr
+
+
+def _band_tiling(source, generators, scale, test_time, options):
+    """``(core, pad)`` of a band run (``outofcore.core``, ``inference.context``)."""
+    pad = options.tile_pad if options.tile_pad is not None else inference.context(
+        generators, scale, test_time)
+    return outofcore.core(source.shape, scale, generators[-1], pad, options.tile), pad
+
+
+def _plan_large(source, picture, config, degradation, options):
+    """Prints a large run's plan (``outofcore.plan``, timed with untrained
+    generators of the run's shape) and stops at once, before training, when the
+    machine has less memory available than it needs."""
+    steps = gradual.steps(config, degradation)
+    with precision.policy_scope(precision.resolve(config.precision)):
+        generators = [models.Generator(config.g_filters, config.g_depth,
+                                       block=step if config.subpixel else 1)
+                      for step in steps]
+    test_time = inference.TestTime(degradation, config.ensemble, config.back_projection)
+    core, pad = _band_tiling(source, generators, config.scale, test_time, options)
+    plan = outofcore.plan(inference.window_upscaler(generators, config.scale, test_time),
+                          source.shape, config.scale, generators[-1], core, pad,
+                          picture.rgb.shape[0] * picture.rgb.shape[1])
+    available = outofcore.available_memory()
+    print(f"{source.path}: {plan.describe()}"
+          + ("" if available is None else f" ({available / 2**30:.1f} GiB available)"),
+          file=sys.stderr, flush=True)
+    if available is not None and plan.peak_bytes > available:
+        raise UsageError(f"{source.path}: needs about {plan.peak_bytes / 2**30:.1f} GiB of "
+                         f"memory, {available / 2**30:.1f} GiB available; free memory or "
+                         "use a smaller --tile")
+
+
+def _write_in_bands(source, generators, config, degradation, test_time, options, bits, png,
+                    partial):
+    """Computes the output band by band from ``source`` and writes ``png``
+    (``outofcore``); a resumed run keeps the bands done. Returns the output's
+    shape and None (no LR-PSNR: the output is never whole)."""
+    height, width = source.shape[:2]
+    scale = config.scale
+    core, pad = _band_tiling(source, generators, scale, test_time, options)
+    channels = (1 if source.grey else 3) + source.has_alpha
+    if bits == 16 and channels == 2:
+        channels = 4  # as imaging.stored_pixels stores it
+    layout = outofcore.Layout(height * scale, width * scale, channels, bits)
+    sink = outofcore.Sink(partial, layout, {"core": list(core), "pad": pad})
+    alpha = None
+    if source.has_alpha:  # not super-resolved: bicubic on the same grid
+        alpha = (source.alpha, lambda plane, s: degradation.interpolate(
+            plane[..., None], s).numpy()[..., 0])
+    outofcore.upscale(inference.window_upscaler(generators, scale, test_time), source, sink,
+                      scale, core, pad, alpha, source.grey, callbacks.StepProgress())
+    sink.encode(png)
+    return (height * scale, width * scale, 3), None
 
 
 def expand_images(pattern):

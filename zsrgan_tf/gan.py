@@ -1,11 +1,10 @@
 """ZSRGAN: the generator, discriminator and frozen VGG trained together by ``fit``."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from zsrgan_tf import degradation as degradation_lib
-from zsrgan_tf import degrade, imaging, losses, precision, vgg
+from zsrgan_tf import imaging, inference, losses, precision, vgg
 from zsrgan_tf.config import TrainConfig
 from zsrgan_tf.models import PACKAGE, Discriminator, Generator
 
@@ -252,8 +251,8 @@ class ZSRGAN(keras.Model):
         Returns:
           float32 numpy array ``(scale * H, scale * W, 3)`` clipped to [0, 1].
         """
-        upscaled = degrade.upscale_bicubic(imaging.to_float(lr)[None], self.scale, self.grid)
-        return np.clip(self.generator(upscaled, training=False)[0].numpy(), 0.0, 1.0)
+        images = tf.convert_to_tensor(imaging.to_float(lr)[None], tf.float32)
+        return inference.network(self.generator, self.scale, self.grid)(images)[0].numpy()
 
     def get_config(self):
         return {

@@ -194,27 +194,40 @@ def as_stored(rgb, bits=8):
     return to_float(to_uint16(rgb) if bits == 16 else to_uint8(rgb))
 
 
-def _png_bytes(rgb, alpha, grey, bits):
-    """Encodes float planes in [0, 1] as PNG bytes of the asked layout."""
+def stored_pixels(rgb, alpha=None, grey=False, bits=8):
+    """The integer pixels an output file stores: ``(H, W, C)`` uint8 or uint16.
+
+    Channels: grey (the mean of ``rgb``'s), grey + alpha, RGB or RGBA; 16-bit
+    grey with alpha is stored as RGBA (the PNG writers here have no 16-bit
+    grey + alpha).
+
+    Args:
+      rgb: float ``(H, W, 3)`` in [0, 1] (clipped).
+      alpha: optional float ``(H, W)`` in [0, 1].
+      grey: one grey channel.
+      bits: 8 or 16.
+    """
     planes = [rgb.mean(axis=-1, keepdims=True)] if grey else [rgb]
     if alpha is not None:
         planes.append(alpha[..., None])
     pixels = np.concatenate(planes, axis=-1)
-    # Pillow picks the mode from the array: L, LA, RGB, RGBA for uint8, I;16 for uint16.
-    if bits == 8:
-        image = Image.fromarray(to_uint8(pixels[..., 0] if grey and alpha is None else pixels))
-    elif pixels.shape[-1] == 1:
-        image = Image.fromarray(to_uint16(pixels[..., 0]))
-    else:
-        # 16-bit colour (and 16-bit grey with alpha, written as RGBA) via OpenCV,
-        # which stores BGR(A) channel order.
-        if pixels.shape[-1] == 2:
-            pixels = np.concatenate([np.repeat(pixels[..., :1], 3, -1), pixels[..., 1:]], -1)
+    if bits == 16 and pixels.shape[-1] == 2:
+        pixels = np.concatenate([np.repeat(pixels[..., :1], 3, -1), pixels[..., 1:]], -1)
+    return to_uint16(pixels) if bits == 16 else to_uint8(pixels)
+
+
+def _png_bytes(rgb, alpha, grey, bits):
+    """Encodes float planes in [0, 1] as PNG bytes of the asked layout."""
+    pixels = stored_pixels(rgb, alpha, grey, bits)
+    if bits == 16 and pixels.shape[-1] > 1:
+        # 16-bit colour via OpenCV, which stores BGR(A) channel order.
         code = cv2.COLOR_RGBA2BGRA if pixels.shape[-1] == 4 else cv2.COLOR_RGB2BGR
-        ok, encoded = cv2.imencode(".png", cv2.cvtColor(to_uint16(pixels), code))
+        ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, code))
         if not ok:
             raise ValueError("OpenCV could not encode the 16-bit PNG")
         return encoded.tobytes()
+    # Pillow picks the mode from the array: L, LA, RGB, RGBA for uint8, I;16 for uint16.
+    image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -14,15 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 from zsrgan_tf import degradation as degradation_lib
-from zsrgan_tf import imaging, metrics, tiling
+from zsrgan_tf import degrade, imaging, metrics, tiling
 
-# Context per tile side, LR pixels. The reach of an output pixel is 2 LR pixels
-# of bicubic, ceil(depth * block / scale) for the generator (4 for the paper's
-# net at x2; depth for a sub-pixel one: 8) and 1 for the ensemble's shift on the
-# corner grid (``context``); 16 leaves room for deeper generators, and deeper
-# ones than that get their own reach.
-TILE_PAD = 16
-# Memory one network pass may use before the image is tiled, and what it costs:
+# Memory one window may use before the image is tiled, and what it costs:
 # about 34 bytes per hidden channel per SR pixel (measured: 2.1 KB per SR pixel
 # for 64 channels on this CPU, float32, 512^2 and 1024^2 outputs).
 MEMORY_BUDGET = 2 * 2**30
@@ -266,10 +260,10 @@ def context(generator, scale, test_time=TestTime()):
     return total
 
 
-def auto_tile(shape, scale, filters, block=1, budget=MEMORY_BUDGET, pad=TILE_PAD):
-    """The LR tile (core) side for ``upscale``: 0 (no tiling) when one pass over
-    the whole image fits in ``budget`` bytes, else the largest core whose padded
-    window does (at least 32).
+def auto_tile(shape, scale, filters, block=1, budget=MEMORY_BUDGET, pad=0):
+    """The LR tile (core) side: 0 (no tiling) when one pass over the whole
+    image fits in ``budget`` bytes, else the largest core whose padded window
+    does (at least 32).
 
     Args:
       shape: LR shape ``(H, W, ...)``.
@@ -277,6 +271,7 @@ def auto_tile(shape, scale, filters, block=1, budget=MEMORY_BUDGET, pad=TILE_PAD
       filters: hidden channels of the generator.
       block: the generator's space-to-depth block (its hidden maps have
         1/block^2 of the SR pixels).
+      pad: context per window side, LR pixels (``context``).
     """
     per_pixel = BYTES_PER_CHANNEL_PIXEL * filters * scale * scale // (block * block)  # per LR px
     if shape[0] * shape[1] * per_pixel <= budget:
@@ -284,12 +279,94 @@ def auto_tile(shape, scale, filters, block=1, budget=MEMORY_BUDGET, pad=TILE_PAD
     return max(32, math.isqrt(budget // per_pixel) - 2 * pad)
 
 
-def super_resolve(model, lr, config, tile=None, pad=None, progress=None):
-    """The final SR image of a trained run, with the config's test-time options.
+def network(generator, scale, grid):
+    """The generator as an upscaler: ``(N, H, W, 3)`` float32 in [0, 1] ->
+    ``(N, scale*H, scale*W, 3)``: bicubic x``scale`` on ``grid``, the
+    generator, float32, clipped to [0, 1]."""
+    def upscale(images):
+        upscaled = degrade.upscale_bicubic(images, scale, grid)
+        return tf.clip_by_value(tf.cast(generator(upscaled, training=False), tf.float32),
+                                0.0, 1.0)
+    return upscale
 
-    Large images are processed in tiles with ``pad`` pixels of context, which
-    gives the same result as one pass (the pad covers the network's and the
-    ensemble's reach); back-projection then runs on the whole image.
+
+def upscale_steps(generators, step, test_time, images, progress=None):
+    """A run's whole inference on a batch: for each generator (one per step of a
+    gradual run, else one) the ``network``, under the self-ensemble, then
+    back-projected onto the step's input (``test_time``). TensorFlow ops only:
+    eager (with ``progress``) and in the exported graph alike.
+
+    Args:
+      generators: list of ``models.Generator``.
+      step: integer factor of each step.
+      test_time: ``TestTime``.
+      images: float32 ``(N, H, W, 3)`` in [0, 1].
+      progress: optional ``progress(label, done, total)`` for the ensemble's
+        transforms and the back-projection.
+
+    Returns:
+      float32 tensor ``(N, step**n * H, step**n * W, 3)`` in [0, 1].
+    """
+    model = test_time.model
+    for generator in generators:
+        upscale = network(generator, step, test_time.grid)
+        sr = (self_ensemble(upscale, images, step, test_time.grid, model.symmetries(), progress)
+              if test_time.ensemble else upscale(images))
+        if test_time.projections:
+            sr = back_project(sr, images, model, step, test_time.projections, progress)
+        images = sr
+    return images
+
+
+def window_upscaler(generators, scale, test_time):
+    """``upscale_steps`` as a function of one window: float ``(h, w, 3)`` ->
+    float32 numpy ``(scale*h, scale*w, 3)``; it takes ``progress=`` too."""
+    step = round(scale ** (1 / len(generators)))
+
+    def upscale(window, progress=None):
+        images = tf.convert_to_tensor(imaging.to_float(window)[None], tf.float32)
+        return upscale_steps(generators, step, test_time, images, progress)[0].numpy()
+    return upscale
+
+
+def upscale_image(generators, lr, scale, test_time=TestTime(), tile=None, pad=None,
+                  progress=None):
+    """A run's whole inference (``upscale_steps``) on an image in memory.
+
+    A large image is processed in tiles, each window with ``pad`` pixels of
+    context through the whole inference (network, ensemble, back-projection):
+    with the default pad (``context``, the exact reach) the result equals one
+    whole-image pass.
+
+    Args:
+      generators: list of ``models.Generator``, one per step (``gradual``).
+      lr: ``(H, W, 3)``, float in [0, 1] or integers (``imaging.to_float``).
+      scale: the whole factor.
+      test_time: ``TestTime``.
+      tile: LR core side of the tiles; None chooses by memory (``auto_tile``);
+        0 is one whole-image pass.
+      pad: context per tile side, LR pixels; None: ``context``.
+      progress: optional ``progress(label, done, total)`` for the tiles (or,
+        in one pass, the ensemble's transforms and the back-projection;
+        ``callbacks.StepProgress``).
+
+    Returns:
+      float32 ``(scale*H, scale*W, 3)`` in [0, 1].
+    """
+    upscale = window_upscaler(generators, scale, test_time)
+    if pad is None:
+        pad = context(generators, scale, test_time)
+    if tile is None:
+        last = generators[-1]
+        tile = auto_tile(lr.shape, scale, last.filters, last.block, pad=pad)
+    if not tile:
+        return upscale(lr, progress)
+    return tiling.tiled(upscale, lr, tile, pad, progress=progress)
+
+
+def super_resolve(model, lr, config, tile=None, pad=None, progress=None):
+    """The final SR image of a trained run, with the config's test-time options
+    (``upscale_image``).
 
     Args:
       model: a trained ``gan.ZSRGAN``; its ``degradation`` (the one its sons were
@@ -298,33 +375,10 @@ def super_resolve(model, lr, config, tile=None, pad=None, progress=None):
       lr: ``(H, W, 3)``, float in [0, 1] or integers (``imaging.to_float``).
       config: the run's ``TrainConfig`` (``ensemble``, ``back_projection``, ``scale``);
         back-projection runs only for a degradation without noise or JPEG.
-      tile: LR core side of the tiles; None chooses by memory (``auto_tile``);
-        0 is one whole-image pass.
-      pad: context per tile side, LR pixels; None: ``TILE_PAD``, or the
-        generator's ``context`` when that is larger.
-      progress: optional ``progress(label, done, total)`` for the tiles (or,
-        in one pass, the ensemble's transforms) and the back-projection
-        (``callbacks.StepProgress``).
+      tile, pad, progress: as for ``upscale_image``.
 
     Returns:
       float32 ``(scale*H, scale*W, 3)`` in [0, 1].
     """
-    lr = imaging.to_float(lr)
-    degradation = model.degradation
-
-    def network(window, progress=None):
-        if config.ensemble:
-            return self_ensemble(model.upscale, window, config.scale, degradation.grid,
-                                 degradation.symmetries(), progress)
-        return model.upscale(window)
-
-    if pad is None:
-        pad = max(TILE_PAD, context(model.generator, config.scale))
-    if tile is None:
-        tile = auto_tile(lr.shape, config.scale, model.generator.filters, model.generator.block,
-                         pad=pad)
-    sr = tiling.tiled(network, lr, tile, pad, progress=progress) if tile else network(lr, progress)
-    # With noise or JPEG in the input, an output consistent with it would carry them.
-    if config.back_projection and degradation.linear:
-        sr = back_project(sr, lr, degradation, config.scale, config.back_projection, progress)
-    return np.asarray(sr, np.float32)
+    return upscale_image([model.generator], lr, config.scale,
+                         TestTime.of(config, model.degradation), tile, pad, progress)

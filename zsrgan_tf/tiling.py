@@ -12,7 +12,7 @@ This module needs only numpy and imports nothing from the package, so that
 
 import numpy as np
 
-# Smallest window side: the upscalers mirror-pad their input, which needs 2 pixels.
+# Smallest window side, so that a window always has a neighbour to interpolate with.
 MIN_WINDOW = 2
 
 
@@ -41,37 +41,61 @@ def windows(length, core, pad, window=None):
     return tiles
 
 
-def tiled(upscale, lr, core, pad, window=None, progress=None):
-    """Runs ``upscale`` window by window and assembles the cores.
+def bands(upscale, lr, core, pad, window=None, progress=None, first=0):
+    """Runs ``upscale`` window by window and yields the result one band (a row
+    of tiles) at a time, so that no more than a band is ever held.
 
     Args:
       upscale: function ``(h, w, C) -> (s*h, s*w, C')`` float, for one window.
-      lr: array ``(H, W, C)``; with ``window``, ``H`` and ``W`` must be at least
-        the window sides.
+      lr: array ``(H, W, C)``, or any object with ``shape`` and 2-D slicing that
+        returns one (``outofcore.Source``); with ``window``, ``H`` and ``W`` must
+        be at least the window sides.
       core: core side, int or ``(rows, cols)``.
       pad: context per side, LR pixels.
       window: optional fixed window sides ``(rows, cols)`` (fixed-size models).
       progress: optional ``progress(label, done, total)``, called with label
         ``"tiles"`` before the first window and after each.
+      first: index of the first band computed (the earlier ones are skipped:
+        a resumed run).
 
-    Returns:
-      float32 ``(s*H, s*W, C')``; ``s`` is read from the first window's output.
+    Yields:
+      ``(index, rows, band)``: the band's index, its first and last LR rows
+      ``(r0, r1)`` and float32 ``(s*(r1-r0), s*W, C')``, its output rows.
     """
     rows_core, cols_core = (core, core) if np.isscalar(core) else core
     rows_window, cols_window = window if window is not None else (None, None)
     rows = windows(lr.shape[0], rows_core, pad, rows_window)
     cols = windows(lr.shape[1], cols_core, pad, cols_window)
-    out = scale = None
     report = progress or (lambda label, done, total: None)
-    report("tiles", 0, len(rows) * len(cols))
-    for i, (r0, r1, wr0, wr1) in enumerate(rows):
+    total = (len(rows) - first) * len(cols)
+    report("tiles", 0, total)
+    for i, (r0, r1, wr0, wr1) in enumerate(rows[first:], first):
+        band = None
         for j, (c0, c1, wc0, wc1) in enumerate(cols):
             sr = np.asarray(upscale(np.ascontiguousarray(lr[wr0:wr1, wc0:wc1])))
-            if out is None:
-                scale = sr.shape[0] // (wr1 - wr0)
-                out = np.empty((lr.shape[0] * scale, lr.shape[1] * scale, sr.shape[2]),
-                               np.float32)
-            out[r0 * scale:r1 * scale, c0 * scale:c1 * scale] = sr[
+            scale = sr.shape[0] // (wr1 - wr0)
+            if band is None:
+                band = np.empty(((r1 - r0) * scale, lr.shape[1] * scale, sr.shape[2]),
+                                np.float32)
+            band[:, c0 * scale:c1 * scale] = sr[
                 (r0 - wr0) * scale:(r1 - wr0) * scale, (c0 - wc0) * scale:(c1 - wc0) * scale]
-            report("tiles", i * len(cols) + j + 1, len(rows) * len(cols))
+            report("tiles", (i - first) * len(cols) + j + 1, total)
+        yield i, (r0, r1), band
+
+
+def tiled(upscale, lr, core, pad, window=None, progress=None):
+    """Runs ``upscale`` window by window and assembles the cores (``bands``).
+
+    Args:
+      upscale, lr, core, pad, window, progress: as for ``bands``.
+
+    Returns:
+      float32 ``(s*H, s*W, C')``; ``s`` is read from the first window's output.
+    """
+    out = None
+    for _, (r0, r1), band in bands(upscale, lr, core, pad, window, progress):
+        scale = band.shape[0] // (r1 - r0)
+        if out is None:
+            out = np.empty((lr.shape[0] * scale,) + band.shape[1:], np.float32)
+        out[r0 * scale:r1 * scale] = band
     return out

@@ -5,7 +5,7 @@ the generator, clipping, and the test-time options of ``inference.TestTime``
 (self-ensemble, back-projection), so an export gives what ``train_one`` gives.
 
 The bicubic pre-upsampling is ``degrade.upscale_bicubic``, the same function
-training uses: a polyphase filter (MIRROR_PAD, a fixed 5x5 CONV_2D with
+training uses: a polyphase filter (GATHER for the borders, a fixed 5x5 CONV_2D with
 ``scale**2`` phases per channel, DEPTH_TO_SPACE) rather than
 ``tf.image.resize``, which the TFLite converter turns into the Flex op
 ``FlexResizeBicubic`` that phones' LiteRT runtimes do not run.
@@ -22,16 +22,15 @@ the bicubic stays exact in the int8 model; at x3 and x4 it is quantized too.
 
 import keras
 
-from zsrgan_tf import degrade, inference
+from zsrgan_tf import inference
 
 
 class TestTimeUpscale(keras.layers.Layer):
     """A run's whole inference as one graph: for each generator (one per step of
     a gradual run, ``gradual``, else one), bicubic x``step`` and the generator,
     clipped to [0, 1], under the self-ensemble, then back-projected onto the
-    step's input. The same functions as the library's inference
-    (``inference.self_ensemble``, ``inference.back_project``), so an export
-    gives what ``train_one`` gives. A layer rather than a chain of graph nodes
+    step's input: ``inference.upscale_steps``, the library's inference, so an
+    export gives what ``train_one`` gives. A layer rather than a chain of graph nodes
     because the generators share one name.
 
     Input: float32 NHWC, H, W >= 2. Output: ``(N, step**n * H, step**n * W, C)``.
@@ -44,20 +43,7 @@ class TestTimeUpscale(keras.layers.Layer):
         self.test_time = test_time
 
     def call(self, images):
-        test_time, step = self.test_time, self.step
-        for generator in self.generators:
-            def network(x, generator=generator):
-                upscaled = degrade.upscale_bicubic(x, step, test_time.grid)
-                return keras.ops.clip(keras.ops.cast(generator(upscaled), "float32"), 0.0, 1.0)
-
-            sr = (inference.self_ensemble(network, images, step, test_time.grid,
-                                          test_time.model.symmetries())
-                  if test_time.ensemble else network(images))
-            if test_time.projections:
-                sr = inference.back_project(sr, images, test_time.model, step,
-                                            test_time.projections)
-            images = sr
-        return images
+        return inference.upscale_steps(self.generators, self.step, self.test_time, images)
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape
