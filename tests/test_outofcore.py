@@ -54,11 +54,9 @@ def test_bands_equal_the_whole_image(layout, generator, photo, tmp_path):
     assert (source.grey, source.has_alpha, source.bits) == (grey, alpha, bits)
     layout_out = outofcore.Layout(90, 116, want.shape[-1], bits)
     sink = outofcore.Sink(str(tmp_path), layout_out, {})
-    reads = (source.alpha, lambda p, s: degradation.parse("bicubic").interpolate(
-        p[..., None], s).numpy()[..., 0]) if alpha else None
     pad = inference.context([generator], 2, test_time)
     outofcore.upscale(inference.window_upscaler([generator], 2, test_time), source, sink, 2,
-                      (8, 16), pad, reads, grey)
+                      (8, 16), pad)
     sink.encode(str(tmp_path / "out.png"))
     got = pyvips.Image.new_from_file(str(tmp_path / "out.png")).numpy().reshape(want.shape)
     assert np.abs(got.astype(int) - want).max() <= 1

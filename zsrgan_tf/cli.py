@@ -292,42 +292,38 @@ def _resolve(image_path, picture, config):
     return config.replace(kernel=degradation.spec), degradation, evidence
 
 
-def _large_source(image_path):
-    """An ``outofcore.Source`` of the image when it is large
-    (``outofcore.LARGE_PIXELS``), else None (``imaging.read_picture`` then
-    reads it, and reports any problem)."""
+def _header(image_path):
+    """``(pixels, mode, jpeg_tables)`` from the file's header (Pillow, no
+    pixels decoded); None when Pillow cannot open it (``imaging.read_picture``
+    then reports the problem). Beyond Pillow's size limit the pixel count is
+    unknown and taken as large."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(image_path) as im:
-                pixels = im.size[0] * im.size[1]
+                return im.size[0] * im.size[1], im.mode, imaging.jpeg_tables(im)
     except Image.DecompressionBombError:
-        pixels = outofcore.LARGE_PIXELS + 1  # beyond Pillow's limit: libvips reads it
+        return outofcore.LARGE_PIXELS + 1, "RGB", None
     except (OSError, SyntaxError, ValueError):
         return None
-    return outofcore.Source(image_path) if pixels > outofcore.LARGE_PIXELS else None
 
 
-def _centre_picture(source):
-    """The ``imaging.Picture`` a large image trains on: its centre region of
-    ``outofcore.LARGE_PIXELS`` (``outofcore.centre``), with the file's layout."""
+def _read(image_path):
+    """``(source, picture)``: a small image read whole (no source); a large one
+    (``outofcore.LARGE_PIXELS``) as an ``outofcore.Source`` and the picture it
+    trains on, its centre region (``outofcore.centre``) with the file's layout."""
+    header = _header(image_path)
+    if header is None or header[0] <= outofcore.LARGE_PIXELS:
+        return None, imaging.read_picture(image_path)
+    _, mode, tables = header
+    source = outofcore.Source(image_path)
     rows, cols = outofcore.centre(source.shape, outofcore.LARGE_PIXELS)
     height, width = source.shape[:2]
-    print(f"{source.path}: {width}x{height} ({height * width / 1e6:.0f} megapixels): large; "
+    print(f"{image_path}: {width}x{height} ({height * width / 1e6:.0f} megapixels): large; "
           f"trains on its centre {cols.stop - cols.start}x{rows.stop - rows.start}, writes the "
           "output in bands", file=sys.stderr, flush=True)
-    tables, mode = None, "RGB"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            with Image.open(source.path) as im:  # the header only
-                mode = im.mode
-                if im.format == "JPEG" and getattr(im, "quantization", None):
-                    tables = {k: list(v) for k, v in im.quantization.items()}
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            pass
-    return imaging.Picture(source[rows, cols], None, grey=source.grey, bits=source.bits,
-                           mode=mode, jpeg_tables=tables)
+    return source, imaging.Picture(source[rows, cols], None, grey=source.grey, bits=source.bits,
+                                   mode=mode, jpeg_tables=tables)
 
 
 def run(image_path, config, options=RunOptions(), extra_callbacks=()):
@@ -338,8 +334,7 @@ def run(image_path, config, options=RunOptions(), extra_callbacks=()):
     from it. When complete, the checkpoint is removed and the folder renamed to
     ``<name>/``.
     """
-    source = _large_source(image_path)
-    picture = imaging.read_picture(image_path) if source is None else _centre_picture(source)
+    source, picture = _read(image_path)
     lr = picture.rgb
     try:
         data.check_image_size(lr.shape[0], lr.shape[1], config.scale,
@@ -379,9 +374,9 @@ def _train_and_write(image_path, picture, config, degradation, evidence, outputs
     output of the ones before (on the centre region of at most
     ``outofcore.LARGE_PIXELS`` that step's input has); a finished step keeps
     ``step<N>_generator.keras`` and its output ``step<N>_sr.npy``, so a resumed
-    run starts at the first unfinished step. The last step's files have no prefix. The output is all
-    the steps' networks on the whole image: in memory, or band by band from
-    ``source`` for a large image (``outofcore``).
+    run starts at the first unfinished step. The last step's files have no
+    prefix. The output is all the steps' networks on the whole image: in
+    memory, or band by band from ``source`` for a large image (``outofcore``).
     """
     lr = picture.rgb
     partial, state, checkpoint_every = outputs.partial, outputs.state, options.checkpoint_every
@@ -435,7 +430,7 @@ def _train_and_write(image_path, picture, config, degradation, evidence, outputs
             files.write_bytes(finished, buffer.getvalue())
             seconds += clock.seconds()
     bits = picture.bits if options.bit_depth == "auto" else int(options.bit_depth)
-    test_time = inference.TestTime(degradation, config.ensemble, config.back_projection)
+    test_time = inference.TestTime.of(config, degradation)
     png = os.path.join(partial, os.path.basename(outputs.png))
     try:
         if source is None:
@@ -479,8 +474,8 @@ def _write_in_memory(image_path, picture, generators, config, degradation, test_
     lr_psnr = _report_lr_psnr(image_path, imaging.as_stored(sr, bits), picture.rgb, degradation,
                               config.scale)
     alpha = None
-    if picture.alpha is not None:  # alpha is not super-resolved: bicubic on the same grid
-        alpha = degradation.interpolate(picture.alpha[..., None], config.scale).numpy()[..., 0]
+    if picture.alpha is not None:
+        alpha = inference.upscale_alpha(picture.alpha, config.scale, degradation)
     imaging.write_png(png, sr, alpha, picture.grey, bits)
     return sr.shape, lr_psnr
 
@@ -501,7 +496,7 @@ def _plan_large(source, picture, config, degradation, options):
         generators = [models.Generator(config.g_filters, config.g_depth,
                                        block=step if config.subpixel else 1)
                       for step in steps]
-    test_time = inference.TestTime(degradation, config.ensemble, config.back_projection)
+    test_time = inference.TestTime.of(config, degradation)
     core, pad = _band_tiling(source, generators, config.scale, test_time, options)
     plan = outofcore.plan(inference.window_upscaler(generators, config.scale, test_time),
                           source.shape, config.scale, generators[-1], core, pad,
@@ -524,17 +519,11 @@ def _write_in_bands(source, generators, config, degradation, test_time, options,
     height, width = source.shape[:2]
     scale = config.scale
     core, pad = _band_tiling(source, generators, scale, test_time, options)
-    channels = (1 if source.grey else 3) + source.has_alpha
-    if bits == 16 and channels == 2:
-        channels = 4  # as imaging.stored_pixels stores it
-    layout = outofcore.Layout(height * scale, width * scale, channels, bits)
+    layout = outofcore.Layout(height * scale, width * scale,
+                              imaging.stored_channels(source.grey, source.has_alpha, bits), bits)
     sink = outofcore.Sink(partial, layout, {"core": list(core), "pad": pad})
-    alpha = None
-    if source.has_alpha:  # not super-resolved: bicubic on the same grid
-        alpha = (source.alpha, lambda plane, s: degradation.interpolate(
-            plane[..., None], s).numpy()[..., 0])
     outofcore.upscale(inference.window_upscaler(generators, scale, test_time), source, sink,
-                      scale, core, pad, alpha, source.grey, callbacks.StepProgress())
+                      scale, core, pad, degradation, callbacks.StepProgress())
     sink.encode(png)
     return (height * scale, width * scale, 3), None
 

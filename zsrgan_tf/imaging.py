@@ -117,6 +117,14 @@ def _picture(im, path, rawmode):
     return Picture(to_float(rgba[..., :3]), alpha, mode=mode)
 
 
+def jpeg_tables(im):
+    """An opened Pillow image's JPEG quantisation tables, ``{table id: 64 ints}``,
+    or None for other formats (read from the header)."""
+    if im.format == "JPEG" and getattr(im, "quantization", None):
+        return {k: list(v) for k, v in im.quantization.items()}
+    return None
+
+
 def read_picture(path):
     """Reads any image file Pillow can open (PNG, JPEG, BMP, TIFF, WebP, ...).
 
@@ -146,9 +154,7 @@ def read_picture(path):
                 if 0 in im.size:
                     raise ImageError(path, "image has zero size")
                 picture = _picture(im, path, rawmode)
-                if im.format == "JPEG" and getattr(im, "quantization", None):
-                    tables = {k: list(v) for k, v in im.quantization.items()}
-                    picture = dataclasses.replace(picture, jpeg_tables=tables)
+                picture = dataclasses.replace(picture, jpeg_tables=jpeg_tables(im))
     except UnidentifiedImageError:
         raise ImageError(path, "not an image file (unrecognised format)") from None
     except Image.DecompressionBombError as e:
@@ -194,6 +200,13 @@ def as_stored(rgb, bits=8):
     return to_float(to_uint16(rgb) if bits == 16 else to_uint8(rgb))
 
 
+def stored_channels(grey, alpha, bits):
+    """Channels of an output file (``stored_pixels``): 1 grey, 2 grey + alpha,
+    3 RGB, 4 RGBA, and 4 for 16-bit grey + alpha."""
+    channels = (1 if grey else 3) + bool(alpha)
+    return 4 if bits == 16 and channels == 2 else channels
+
+
 def stored_pixels(rgb, alpha=None, grey=False, bits=8):
     """The integer pixels an output file stores: ``(H, W, C)`` uint8 or uint16.
 
@@ -211,7 +224,7 @@ def stored_pixels(rgb, alpha=None, grey=False, bits=8):
     if alpha is not None:
         planes.append(alpha[..., None])
     pixels = np.concatenate(planes, axis=-1)
-    if bits == 16 and pixels.shape[-1] == 2:
+    if stored_channels(grey, alpha is not None, bits) > pixels.shape[-1]:
         pixels = np.concatenate([np.repeat(pixels[..., :1], 3, -1), pixels[..., 1:]], -1)
     return to_uint16(pixels) if bits == 16 else to_uint8(pixels)
 

@@ -204,6 +204,14 @@ def back_project(sr, lr, degradation, scale, iterations=10, progress=None):
     return sr
 
 
+def upscale_alpha(alpha, scale, degradation=None):
+    """An alpha channel ``(H, W)`` float in [0, 1] upscaled by bicubic on the
+    degradation's grid (alpha is not super-resolved); None: the centre grid.
+    Returns float32 numpy ``(scale*H, scale*W)``."""
+    model = TestTime(degradation).model
+    return model.interpolate(np.asarray(alpha, np.float32)[..., None], scale).numpy()[..., 0]
+
+
 def lr_psnr(sr, lr, degradation, scale):
     """LR-PSNR: how well ``sr``, degraded by the linear part of ``degradation``
     (blur and resampling), reproduces the input ``lr``, in dB (peak 1). It needs

@@ -17,6 +17,7 @@ grey, grey + alpha, RGB or RGBA, 8 or 16 bits), rows top to bottom.
 import dataclasses
 import json
 import os
+import time
 
 import numpy as np
 
@@ -283,8 +284,6 @@ def plan(upscale_window, shape, scale, generator, core, pad, train_pixels):
       core, pad: the tiling (``core``, ``inference.context``).
       train_pixels: pixels of the training region.
     """
-    import time
-
     rows = tiling.windows(shape[0], core[0], pad)
     cols = tiling.windows(shape[1], core[1], pad)
     area = sum((r1 - r0) * (c1 - c0) for _, _, r0, r1 in rows for _, _, c0, c1 in cols)
@@ -303,37 +302,34 @@ def plan(upscale_window, shape, scale, generator, core, pad, train_pixels):
     return Plan(len(rows) * len(cols), seconds, peak)
 
 
-def upscale(upscale_window, source, sink, scale, core, pad, alpha=None, grey=False,
-            progress=None):
-    """Runs ``upscale_window`` over ``source`` band by band into ``sink``.
+def upscale(upscale_window, source, sink, scale, core, pad, degradation=None, progress=None):
+    """Runs ``upscale_window`` over ``source`` band by band into ``sink``, in
+    the source's layout (grey or colour, alpha).
 
     Args:
       upscale_window: function float32 ``(h, w, 3)`` -> ``(scale*h, scale*w, 3)``.
-      source: ``Source`` (or an array ``(H, W, 3)``).
+      source: ``Source``.
       sink: ``Sink``; bands it has done are skipped.
       scale: the whole factor.
       core: ``(rows, cols)`` of a tile's core, LR pixels.
       pad: context per window side, LR pixels (``inference.context``).
-      alpha: optional function ``(rows, cols) -> (h, w)`` float alpha of the
-        source and the function that upscales it (``Degradation.interpolate``,
-        reach 2 pixels), as ``(read, interpolate)``.
-      grey: store one grey channel.
+      degradation: the run's ``Degradation``: its grid upscales the alpha channel
+        (``inference.upscale_alpha``, reach 2 pixels); None: bicubic.
       progress: ``progress(label, done, total)`` (``callbacks.StepProgress``).
 
     Raises:
       FloatingPointError: the output has NaN or infinite values (a diverged run).
     """
-    height = source.shape[0]
-    alpha_rows = tiling.windows(height, core[0], 2)
+    alpha_rows = tiling.windows(source.shape[0], core[0], 2)
     for index, (r0, r1), band in tiling.bands(upscale_window, source, core, pad,
                                               progress=progress, first=sink.done):
         if not np.isfinite(band).all():
             raise FloatingPointError("non-finite output")
-        planes = None
-        if alpha is not None:
-            read, interpolate = alpha
+        alpha = None
+        if source.has_alpha:
             _, _, w0, w1 = alpha_rows[index]
-            plane = interpolate(read(slice(w0, w1), slice(None)), scale)
-            planes = plane[(r0 - w0) * scale:(r1 - w0) * scale]
-        pixels = imaging.stored_pixels(band, planes, grey, sink.layout.bits)
+            plane = inference.upscale_alpha(source.alpha(slice(w0, w1), slice(None)), scale,
+                                            degradation)
+            alpha = plane[(r0 - w0) * scale:(r1 - w0) * scale]
+        pixels = imaging.stored_pixels(band, alpha, source.grey, sink.layout.bits)
         sink.write(index, r0 * scale, pixels)
