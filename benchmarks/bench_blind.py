@@ -14,7 +14,6 @@ Example:
   python -m benchmarks.bench_blind --dataset $ZSRGAN_DATA/Set5 --dataset $ZSRGAN_DATA/BSD100
 """
 
-import json
 import os
 import time
 
@@ -104,9 +103,7 @@ def main(argv):
     result = {"band_cycles_per_pixel": blind.BAND, "rows": dict(rows), "per_image": per_image,
               "anisotropic_per_image": aniso_per_image, "sectors": blind.SECTORS,
               "seconds": round(seconds, 1), "machine": report.machine()["summary"]}
-    os.makedirs(os.path.dirname(FLAGS.json), exist_ok=True)
-    with open(FLAGS.json, "w") as f:
-        json.dump(result, f, indent=2)
+    report.write_json(FLAGS.json, result)
     table = "\n".join(
         f"| {label} | {s['true']:g} | {s['median']:.2f} | {s['mean']:.2f} | "
         f"{s['min']:.2f}-{s['max']:.2f} | {100 * s['within_25pct']:.0f}% |"

@@ -28,7 +28,6 @@ Example:
 """
 
 import importlib.metadata
-import json
 import os
 import re
 import shutil
@@ -206,9 +205,7 @@ def main(argv):
               "versions": {"zsrgan_tf": zsrgan_tf.__version__, "tensorflow": tf.__version__,
                            "ai_edge_litert": importlib.metadata.version("ai-edge-litert"),
                            "chromium": browser}}
-    os.makedirs(os.path.dirname(FLAGS.json) or ".", exist_ok=True)
-    with open(FLAGS.json, "w") as f:
-        json.dump(record, f, indent=2)
+    report.write_json(FLAGS.json, record)
     report.replace_section(FLAGS.markdown, "Export (LiteRT)", _markdown(record))
     print(_markdown(record))
 

@@ -101,9 +101,7 @@ def main(argv):
         rows.append(row)
     result = {"machine": report.machine()["summary"], "image": FLAGS.image,
               "iterations": FLAGS.iterations, "preset": "auto", "rows": rows}
-    os.makedirs(os.path.dirname(FLAGS.json) or ".", exist_ok=True)
-    with open(FLAGS.json, "w") as f:
-        json.dump(result, f, indent=2)
+    report.write_json(FLAGS.json, result)
     table = ["| input | megapixels | output | path | peak memory (RSS) | estimated peak | "
              "wall time | s per output megapixel | estimated inference |",
              "|---|---|---|---|---|---|---|---|---|"]

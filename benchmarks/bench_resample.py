@@ -17,7 +17,6 @@ Example:
 """
 
 import json
-import os
 import time
 
 import numpy as np
@@ -25,7 +24,7 @@ from absl import app, flags
 
 from benchmarks import report
 from zsrgan_tf import degradation as degradation_lib
-from zsrgan_tf import degrade, files, inference
+from zsrgan_tf import degrade, inference
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("sizes", ["500x375", "1000x750", "2000x1500", "4000x3000"],
@@ -84,8 +83,7 @@ def main(argv):
         print(json.dumps(rows[-1]), flush=True)
     result = {"scale": SCALE, "steps": STEPS, "kernel": FLAGS.kernel,
               "repeats": FLAGS.repeats, "machine": report.machine()["summary"], "rows": rows}
-    os.makedirs(os.path.dirname(FLAGS.json) or ".", exist_ok=True)
-    files.write_bytes(FLAGS.json, (json.dumps(result, indent=2) + "\n").encode())
+    report.write_json(FLAGS.json, result)
     table = "\n".join(
         f"| {r['lr']} | {r['sr']} | {r['dense_downscale_s']:.2f} s | "
         f"{r['strided_downscale_s']:.3f} s | {r['max_abs_difference']:.1e} | "

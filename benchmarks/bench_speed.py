@@ -192,9 +192,7 @@ def main(argv):
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
         "rows": rows,
     }
-    os.makedirs(os.path.dirname(FLAGS.json) or ".", exist_ok=True)
-    with open(FLAGS.json, "w") as f:
-        json.dump(result, f, indent=2)
+    report.write_json(FLAGS.json, result)
     body = markdown(result)
     report.replace_section(FLAGS.markdown, FLAGS.section, body)
     print(body)

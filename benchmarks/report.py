@@ -1,5 +1,6 @@
 """Benchmark reporting: the machine's description and Markdown sections of docs/results.md."""
 
+import json
 import os
 import platform
 import re
@@ -21,6 +22,12 @@ def machine():
         "platform": platform.platform(),
         "summary": f"{model}, {cores} cores ({', '.join(features) or 'no AVX2'}), {gpu}",
     }
+
+
+def write_json(path, data):
+    """Writes ``data`` as indented JSON to ``path`` atomically, creating its folder."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    files.write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def replace_section(path, title, body):

@@ -33,6 +33,59 @@ flags.DEFINE_string("out", "results/ROBUSTNESS.md", "Markdown report.")
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_one.py")
 
 
+# The tests' crash, kill and scale cases, as the report lists them.
+CRASHES = (
+    '| run killed (SIGKILL) after its first checkpoint | the next run without `--resume` '
+    'stops with `error: .../.crop_x2.partial: holds an interrupted run of this image; '
+    '--resume continues it, --overwrite starts over` (exit 2); with `--resume` it finishes '
+    'with the same generator as an uninterrupted run (1e-5) and a loss log with each '
+    'iteration once | '
+    '`test_robustness.py::test_resume_after_kill_gives_the_uninterrupted_result` |',
+    '| run killed while writing its exports, then `--resume` | the half-written '
+    '`savedmodel/` in the partial folder is replaced once the new one is complete (a rename'
+    ' cannot replace a non-empty folder) | '
+    '`test_export.py::test_folder_exports_replace_earlier_ones` |',
+    '| NaN injected into the generator at iteration 7 (checkpoints every 5) | stops at '
+    'iteration 7, exit 1, `training diverged (non-finite loss at iteration 7); the '
+    'generator of iteration 5 is kept in .../generator_last_good.keras`; no SR image '
+    'written | `test_robustness.py::test_nan_loss_stops_and_keeps_the_last_good_generator` '
+    '|',
+    '| large image, tiled inference | equals the one-pass output within 1e-5 (centre grid, '
+    'with back-projection; corner grid with the self-ensemble and back-projection); with '
+    'too little context the seams show (> 1e-3) | '
+    '`test_inference.py::test_tiled_inference_equals_one_pass` |',
+    '| input above 2^23 pixels | trains on its centre region, prints its plan (windows, '
+    'time, memory), writes the output in bands; equals the in-memory result within one '
+    'level for RGB, grey + alpha, 16-bit RGBA and 16-bit grey | `test_outofcore.py` |',
+    '| input above 2^23 pixels, killed during inference | `--resume` restarts at the first '
+    'unfinished band | '
+    '`test_outofcore.py::test_large_images_train_on_their_centre_and_write_in_bands`, '
+    '`test_a_killed_run_resumes_at_its_first_unfinished_band` |',
+    '| input above 2^23 pixels, more memory needed than available | one line `error: '
+    '<file>: needs about N GiB of memory, M GiB available; ...`, exit 2, before training, '
+    'nothing left behind | '
+    '`test_outofcore.py::test_a_large_run_the_machine_cannot_hold_stops_before_training` |',
+    '| large CMYK or Lab input | one line `error: <file>: 4-band uchar cmyk image: large '
+    'images must be grey or RGB, 8 or 16 bits`, exit 2 | '
+    '`test_outofcore.py::test_unsupported_large_inputs_are_one_line_errors` |',
+    '| 1 to 108 megapixel inputs | see [results.md, "Large '
+    'images"](results.md#large-images) (peak memory, time) | `benchmarks/bench_large.py` |',
+    "| `--ray local`, a worker killed (SIGKILL) after the image's first checkpoint | Ray "
+    'retries the task; it resumes from the checkpoint and writes the same PNG as an '
+    'uninterrupted run; exit 0 | '
+    '`test_cluster.py::test_a_worker_killed_mid_image_is_retried_and_gives_the_same_png` |',
+    '| `--ray local`, the same job submitted twice | the second reports every finished '
+    'image `done before` and trains nothing (its loss logs untouched) | `test_cluster.py::t'
+    'est_ray_run_equals_the_sequential_run_and_a_second_submission_trains_nothing` |',
+    '| `--ray local`, a file that is no image among three photos | it fails alone with the '
+    "sequential run's one-line error; exit 1 | same test |",
+    '| `--ray 127.0.0.1:1` (nothing listens), `--ray nowhere` | `error: --ray 127.0.0.1:1: '
+    'cannot reach 127.0.0.1:1 (Connection refused)`, `error: --ray nowhere: not local, '
+    'auto, HOST:PORT or ray://HOST:PORT`; exit 2, nothing written | '
+    '`test_cluster.py::test_an_unreachable_cluster_is_one_line_exit_2` |',
+)
+
+
 def _good_inputs(rgb, folder):
     """Writes one file per input kind, each with its own stem (outputs are named by
     stem); returns ``{file name: description}``."""
@@ -213,27 +266,7 @@ def main(argv):
             lines.append(f"| {description} | {proc.returncode} | `{shown}` | "
                          f"{', '.join(p.replace(bad + os.sep, '') for p in left) or 'none'} |")
     lines += ["", "## Crashes, kills and divergence (from the tests)", "",
-              "| case | observed | test |", "|---|---|---|",
-              "| run killed (SIGKILL) after its first checkpoint | the next run without "
-              "`--resume` stops with `error: .../.crop_x2.partial: holds an interrupted run of "
-              "this image; --resume continues it, --overwrite starts over` (exit 2); with "
-              "`--resume` it finishes with the same generator as an uninterrupted run (1e-5) "
-              "and a loss log with each iteration once | "
-              "`test_robustness.py::test_resume_after_kill_gives_the_uninterrupted_result` |",
-              "| run killed while writing its exports, then `--resume` | the half-written "
-              "`savedmodel/` in the partial folder is replaced once the new one is complete "
-              "(a rename cannot replace a non-empty folder) | "
-              "`test_export.py::test_folder_exports_replace_earlier_ones` |",
-              "| NaN injected into the generator at iteration 7 (checkpoints every 5) | "
-              "stops at iteration 7, exit 1, `training diverged (non-finite loss at iteration "
-              "7); the generator of iteration 5 is kept in .../generator_last_good.keras`; no "
-              "SR image written | `test_robustness.py::test_nan_loss_stops_and_keeps_the_last_"
-              "good_generator` |",
-              "| large image, tiled inference | equals the one-pass output within 1e-5 (centre "
-              "grid; corner grid with the self-ensemble); with too little context the seams "
-              "show (> 1e-3) | `test_inference.py::test_tiled_inference_equals_one_pass` |",
-              "| 4000x3000 input | see [results.md, \"Large images\"](results.md#large-images) "
-              "(peak memory, time) | `benchmarks/bench_large.py` |", ""]
+              "| case | observed | test |", "|---|---|---|", *CRASHES, ""]
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     files.write_bytes(FLAGS.out, "\n".join(lines).encode())
     print(FLAGS.out)

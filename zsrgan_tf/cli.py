@@ -14,6 +14,8 @@ and exit with code 2; a diverged training run (non-finite loss) exits with 1
 and keeps the last good generator in the partial folder. With a folder or glob,
 each image runs on its own, failures are reported and the rest continue; a
 summary table ends the run and the exit code is 1 if any image failed.
+With ``--ray``, the images run as tasks of a Ray cluster instead (``cluster``),
+with the same table and exit codes.
 
 Each run ends by printing its output's LR-PSNR (``inference.lr_psnr``: the
 output as the PNG stores it, degraded as the sons were made, against the input;
@@ -120,6 +122,16 @@ flags.DEFINE_integer("export_tile", 256, "Input side (LR pixels) of the fixed-si
 flags.DEFINE_bool("export_ensemble", True, "Keep the run's self-ensemble in the exports (as "
                   "the PNG was made); --noexport_ensemble runs the network once instead of "
                   "up to 8 times, at some loss of quality.")
+flags.DEFINE_string("ray", None, "Run the images as tasks of a Ray cluster (pip install "
+                    "'zsrgan-tf[ray]'): 'local' starts one on this machine, 'auto' joins the "
+                    "one `ray start` made here, HOST:PORT or ray://HOST:PORT a remote one. "
+                    "Finished images are skipped, interrupted ones resumed. Every node must "
+                    "see the input and output paths.")
+flags.DEFINE_float("ray_cpus", 1.0, "CPU cores per image on the Ray cluster (also its "
+                   "TensorFlow threads).")
+flags.DEFINE_float("ray_gpus", None, "GPUs per image on the Ray cluster; a fraction shares "
+                   "a GPU (0.25: four images each). Default: 0.25 when the cluster has GPUs, "
+                   "else 0.")
 
 
 GENERATOR = "generator.keras"  # the trained generator in the run folder
@@ -191,17 +203,25 @@ def _sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def _prepare_outputs(output_dir, name, overwrite, resume):
-    """Checks the output paths before training; returns the run's ``Outputs``."""
+def outputs_of(image_path, scale, output_dir):
+    """The ``Outputs`` paths of ``image_path`` at ``scale`` in ``output_dir``:
+    ``<stem>_x<scale>.png``, ``<stem>_x<scale>/``, ``.<stem>_x<scale>.partial/``."""
+    name = f"{os.path.splitext(os.path.basename(image_path))[0]}_x{scale}"
+    partial = os.path.join(output_dir, f".{name}.partial")
+    return Outputs(os.path.join(output_dir, f"{name}.png"), os.path.join(output_dir, name),
+                   partial, os.path.join(partial, "checkpoint.npz"))
+
+
+def _prepare_outputs(outputs, overwrite, resume):
+    """Checks the output paths before training; returns ``outputs``."""
+    output_dir = os.path.dirname(outputs.png) or "."
     try:
         os.makedirs(output_dir, exist_ok=True)
     except OSError as e:
         raise UsageError(f"{output_dir}: cannot create output folder ({e.strerror})") from None
     if not os.access(output_dir, os.W_OK):
         raise UsageError(f"{output_dir}: output folder is not writable")
-    png_path = os.path.join(output_dir, f"{name}.png")
-    run_dir = os.path.join(output_dir, name)
-    partial = os.path.join(output_dir, f".{name}.partial")
+    png_path, run_dir, partial = outputs.png, outputs.run_dir, outputs.partial
     if not overwrite:
         for path in (png_path, run_dir):
             if os.path.exists(path):
@@ -213,7 +233,7 @@ def _prepare_outputs(output_dir, name, overwrite, resume):
         shutil.rmtree(partial)
     os.makedirs(partial, exist_ok=True)
     os.chmod(partial, 0o777 & ~files.umask())
-    return Outputs(png_path, run_dir, partial, os.path.join(partial, "checkpoint.npz"))
+    return outputs
 
 
 def _publish(outputs, overwrite):
@@ -343,9 +363,8 @@ def run(image_path, config, options=RunOptions(), extra_callbacks=()):
         raise UsageError(f"{image_path}: {e}") from None
     estimated = config.kernel in degradation_lib.ESTIMATED
     config, degradation, evidence = _resolve(image_path, picture, config)
-    stem = os.path.splitext(os.path.basename(image_path))[0]
-    outputs = _prepare_outputs(options.output_dir, f"{stem}_x{config.scale}", options.overwrite,
-                               options.resume)
+    outputs = _prepare_outputs(outputs_of(image_path, config.scale, options.output_dir),
+                               options.overwrite, options.resume)
     if estimated:
         print(f"{image_path}: degradation {degradation.spec} ({estimate.describe(evidence)})",
               file=sys.stderr, flush=True)
@@ -554,7 +573,7 @@ def check_output_names(images, scale):
     (``photo.png`` and ``photo.jpg`` both make ``photo_x2``)."""
     seen = {}
     for image in images:
-        name = f"{os.path.splitext(os.path.basename(image))[0]}_x{scale}"
+        name = os.path.basename(outputs_of(image, scale, "").run_dir)
         if name in seen:
             raise UsageError(f"{image}: {seen[name]} also writes {name}; run them separately")
         seen[name] = image
@@ -603,20 +622,20 @@ def _config_from_flags():
     return config
 
 
-def _run_one(image, config, catch_all=False):
-    """One image; returns ``(exit code, PNG path or error line)``.
+def run_image(image, config, options, catch_all=False):
+    """One image through ``run``; returns ``(exit code, PNG path or error line)``.
 
     ``catch_all``: also turn an unexpected exception into an error line (exit code
     1), so that one image of a folder run cannot stop the others.
     """
     try:
-        return 0, run(image, config, RunOptions.from_flags())
+        return 0, run(image, config, options)
     except (UsageError, ImageError, WeightsError, kernels.KernelError) as e:
         return 2, str(e)
     except TrainingError as e:
         return 1, str(e)
     except OSError as e:
-        return 2, f"{e.filename or FLAGS.output_dir}: {e.strerror or e}"
+        return 2, f"{e.filename or options.output_dir}: {e.strerror or e}"
     except Exception as e:  # folder runs only; a single image shows the traceback
         if not catch_all:
             raise
@@ -638,8 +657,11 @@ def main(argv):
     except (UsageError, kernels.KernelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    options = RunOptions.from_flags()
+    if FLAGS.ray:
+        return _run_on_cluster(images, config, options)
     if len(images) == 1 and images[0] == FLAGS.image:
-        code, detail = _run_one(images[0], config)
+        code, detail = run_image(images[0], config, options)
         print(detail if code == 0 else f"error: {detail}", file=sys.stdout if code == 0
               else sys.stderr)
         return code
@@ -647,14 +669,33 @@ def main(argv):
     for image in images:  # each independently; a failure does not stop the others
         t0 = time.perf_counter()
         print(f"{image}:", file=sys.stderr, flush=True)
-        code, detail = _run_one(image, config, catch_all=True)
+        code, detail = run_image(image, config, options, catch_all=True)
         if code:
             print(f"error: {detail}", file=sys.stderr, flush=True)
         results.append((image, "ok" if code == 0 else "failed", detail,
                         time.perf_counter() - t0))
         keras.backend.clear_session()
     print(_summary(results))
-    return 1 if any(status != "ok" for _, status, _, _ in results) else 0
+    return 1 if any(status == "failed" for _, status, _, _ in results) else 0
+
+
+def _run_on_cluster(images, config, options):
+    """The images as Ray tasks (``cluster.run``); the folder run's summary and exit codes."""
+    from zsrgan_tf import cluster  # imports Ray: only with --ray
+
+    try:
+        resources = cluster.Resources(FLAGS.ray_cpus, FLAGS.ray_gpus)
+    except ValueError as e:
+        print(f"error: --ray_cpus/--ray_gpus: {e}", file=sys.stderr)
+        return 2
+    try:
+        results = cluster.run(images, config, options, FLAGS.ray, resources)
+    except cluster.ClusterError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    rows = [(r.image, r.status, r.detail, r.seconds) for r in results]
+    print(_summary(rows))
+    return 1 if any(r.status == "failed" for r in results) else 0
 
 
 # --help: the tool's flags by purpose (absl's own are under --helpfull).
@@ -664,6 +705,7 @@ HELP_GROUPS = (
                        "checkpoint_every")),
     ("inference", ("tile", "tile_pad")),
     ("export", ("export", "export_tile", "export_ensemble")),
+    ("many images on a Ray cluster", ("ray", "ray_cpus", "ray_gpus")),
 )
 
 
