@@ -83,6 +83,10 @@ CRASHES = (
     'cannot reach 127.0.0.1:1 (Connection refused)`, `error: --ray nowhere: not local, '
     'auto, HOST:PORT or ray://HOST:PORT`; exit 2, nothing written | '
     '`test_cluster.py::test_an_unreachable_cluster_is_one_line_exit_2` |',
+    '| `--resume --overwrite` on an interrupted run of other settings | the interrupted run'
+    ' is discarded and this one starts over (without `--overwrite`: `error: ...: the '
+    'interrupted run used other settings; ...`, exit 2) | '
+    '`test_robustness.py::test_resume_with_overwrite_starts_a_run_of_other_settings_over` |',
 )
 
 

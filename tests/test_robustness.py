@@ -1,6 +1,7 @@
 """train_one on real-world inputs and failures: kinds of image, folders, kills, divergence."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -136,3 +137,37 @@ def test_folder_keeps_each_kind_and_survives_a_broken_file(crop, tmp_path):
     alpha = np.asarray(Image.open(out / "b_rgba_x2.png"))[..., 3] / 255.0
     want_alpha = zsrgan_tf.upscale_bicubic(grey[..., None] / 255.0, 2).numpy()[..., 0]
     assert np.abs(alpha - np.clip(want_alpha, 0, 1)).max() <= 0.5 / 255 + 1e-6
+
+
+class _StopAt(keras.callbacks.Callback):
+    """Interrupts training at the start of iteration ``iteration``, as a kill would."""
+
+    def __init__(self, iteration):
+        super().__init__()
+        self.iteration = iteration
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch + 1 == self.iteration:
+            raise KeyboardInterrupt
+
+
+def test_resume_with_overwrite_starts_a_run_of_other_settings_over(crop, tmp_path):
+    image = tmp_path / "crop.png"
+    Image.fromarray(crop).save(image)
+    out = tmp_path / "out"
+    options = cli.RunOptions("fast", str(out), checkpoint_every=3)
+    with pytest.raises(KeyboardInterrupt):
+        cli.run(str(image), zsrgan_tf.preset("fast", iterations=8), options, [_StopAt(5)])
+    assert (out / ".crop_x2.partial" / "checkpoint.npz").exists()
+
+    other = zsrgan_tf.preset("fast", iterations=8, seed=1)
+    resume = cli.RunOptions("fast", str(out), checkpoint_every=3, resume=True)
+    with pytest.raises(cli.UsageError, match="the interrupted run used other settings"):
+        cli.run(str(image), other, resume)
+    cli.run(str(image), other, cli.RunOptions("fast", str(out), checkpoint_every=3,
+                                              resume=True, overwrite=True))
+    assert not (out / ".crop_x2.partial").exists()
+    with open(out / "crop_x2" / "losses.csv") as f:
+        assert [int(r["iteration"]) for r in csv.DictReader(f)] == list(range(1, 9))
+    with open(out / "crop_x2" / "config.json") as f:
+        assert json.load(f)["config"]["seed"] == 1

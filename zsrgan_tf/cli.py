@@ -113,7 +113,8 @@ flags.DEFINE_integer("tile", None, "LR tile side for inference; default: tiles o
 flags.DEFINE_integer("tile_pad", None, "Context per tile side (LR pixels); default: the "
                      "inference's reach (inference.context), so tiles equal one pass.")
 flags.DEFINE_bool("resume", False, "Continue an interrupted run of the same image and flags "
-                  "from its checkpoint (<output_dir>/.<name>.partial/).")
+                  "from its checkpoint (<output_dir>/.<name>.partial/); with --overwrite, a "
+                  "run of other flags is started over instead.")
 flags.DEFINE_integer("checkpoint_every", 100, "Save the training state every N iterations.")
 flags.DEFINE_enum("bit_depth", "auto", ["auto", "8", "16"],
                   "Bits per channel of the output PNG; auto: the input's.")
@@ -150,7 +151,8 @@ class RunOptions:
       export_tile: input side of the fixed-size TFLite files, LR pixels (0: none).
       export_ensemble: keep the run's self-ensemble in the exports.
       tile, tile_pad: inference tiling (``inference.super_resolve``); None: by memory.
-      resume: continue an interrupted run from its partial folder.
+      resume: continue an interrupted run from its partial folder (with
+        ``overwrite``: only if it used the same settings, else start over).
       checkpoint_every: iterations between saved training states, >= 1.
       bit_depth: "auto" (the input's), "8" or "16": bits per channel of the PNG.
     """
@@ -186,6 +188,11 @@ class UsageError(Exception):
 
 class TrainingError(Exception):
     """Training failed (diverged); one line, exit code 1."""
+
+
+class _OtherSettings(Exception):
+    """The partial folder holds an interrupted run of other settings (``run``
+    starts over under ``overwrite``)."""
 
 
 def _versions():
@@ -375,6 +382,12 @@ def run(image_path, config, options=RunOptions(), extra_callbacks=()):
                          extra_callbacks, source)
     except TrainingError:
         raise  # the partial keeps the log and the last good generator
+    except _OtherSettings:
+        # --resume with --overwrite: the interrupted run used other settings, so
+        # it is discarded and this run starts over.
+        shutil.rmtree(outputs.partial)
+        return run(image_path, config, dataclasses.replace(options, resume=False),
+                   extra_callbacks)
     except BaseException:
         # No checkpoint and no finished generator: nothing to resume or keep.
         kept = [outputs.state, os.path.join(outputs.partial, GENERATOR)]
@@ -427,6 +440,8 @@ def _train_and_write(image_path, picture, config, degradation, evidence, outputs
                 checkpoint=step_state, checkpoint_every=checkpoint_every,
                 degradation=degradation)
         except checkpoint.CheckpointMismatch:
+            if options.overwrite:
+                raise _OtherSettings() from None
             raise UsageError(f"{partial}: the interrupted run used other settings; repeat "
                              "its flags, or --overwrite to start over") from None
         except data.ImageSizeError as e:  # fathers too small for the crop grid (x3 under XLA)
