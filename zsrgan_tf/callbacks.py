@@ -22,6 +22,11 @@ def _clock(seconds):
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def duration(seconds):
+    """A rough duration for a plan or an ETA: whole minutes from 90 s up, else seconds."""
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
 class LossLog(keras.callbacks.Callback):
     """Writes one CSV row per iteration: iteration, seconds since this process
     started training, the generator's learning rate used in that iteration, losses.

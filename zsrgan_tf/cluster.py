@@ -27,6 +27,7 @@ import sys
 import time
 
 import zsrgan_tf
+from zsrgan_tf import callbacks
 
 # Retries of an image whose worker died (Ray's ``max_retries``); errors of the
 # image itself are not retried: they fail the image with its one-line error.
@@ -195,10 +196,6 @@ def _gpus(ray, resources):
     return GPUS_PER_IMAGE if ray.cluster_resources().get("GPU", 0) > 0 else 0
 
 
-def _eta(seconds):
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
-
-
 def run(images, config, options, address, resources=Resources(), stream=sys.stderr):
     """Trains every image as a Ray task; returns their ``Result`` rows in
     ``images``' order.
@@ -255,7 +252,8 @@ def _run(images, config, options, address, resources, stream):
             line = (len(results), ray.get(running.count.remote()), failed)
             elapsed = time.perf_counter() - start
             if line != shown or not ready:
-                eta = (f"ETA {_eta(elapsed / trained * len(pending))}" if trained and pending
+                left = elapsed / trained * len(pending) if trained else None
+                eta = (f"ETA {callbacks.duration(left)}" if left is not None and pending
                        else "ETA unknown" if pending else "finished")
                 print(f"images {line[0]}/{len(images)} done, {line[1]} running, {line[2]} failed"
                       f" | {elapsed:.0f} s | {eta}", file=stream, flush=True)

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from zsrgan_tf import files, imaging, inference, tiling
+from zsrgan_tf import callbacks, files, imaging, inference, tiling
 
 # Inputs above this many pixels are large: trained on their centre region of this
 # many pixels (the fathers' resize matrices grow with the side squared) and
@@ -258,12 +258,9 @@ class Plan:
     peak_bytes: int
 
     def describe(self):
-        return (f"{self.windows} windows, inference about {_minutes(self.seconds)} (one timed), "
+        return (f"{self.windows} windows, inference about "
+                f"{callbacks.duration(self.seconds)} (one timed), "
                 f"peak memory about {self.peak_bytes / 2**30:.1f} GiB")
-
-
-def _minutes(seconds):
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def plan(upscale_window, shape, scale, generator, core, pad, train_pixels):
